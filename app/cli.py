@@ -1,0 +1,53 @@
+"""Operator commands: `python -m app.cli merchant create NAME`, `python -m app.cli seed-demo`."""
+
+import argparse
+import asyncio
+
+from app.domain.merchants.services import create_merchant, ensure_merchant
+from app.domain.programs.models import Program
+from app.domain.programs.schemas import ProgramCreate
+from app.domain.programs.services import create_program
+from app.lib.db import connect_mongo
+from app.lib.settings import get_settings
+
+DEMO_MERCHANT = "Demo Merchant"
+DEMO_PROGRAM = "Demo Gift Cards"
+
+
+async def _merchant_create(name: str) -> None:
+    await connect_mongo(get_settings())
+    merchant, key = await create_merchant(name)
+    print(f"merchant id: {merchant.id}")
+    print(f"api key:     {key}   (shown once: store it now)")
+
+
+async def _seed_demo() -> None:
+    settings = get_settings()
+    await connect_mongo(settings)
+    merchant = await ensure_merchant(DEMO_MERCHANT, settings.demo_api_key)
+    program = await Program.find_one({"merchant_id": str(merchant.id), "name": DEMO_PROGRAM})
+    if program is None:
+        program = await create_program(
+            str(merchant.id), ProgramCreate(name=DEMO_PROGRAM, currency="USD"), settings
+        )
+    print(f"demo merchant id: {merchant.id}")
+    print(f"demo program id:  {program.id}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    merchant = commands.add_parser("merchant", help="manage merchants")
+    merchant_commands = merchant.add_subparsers(dest="action", required=True)
+    create = merchant_commands.add_parser("create", help="create a merchant and print its key")
+    create.add_argument("name")
+    commands.add_parser("seed-demo", help="create the demo merchant (DEMO_API_KEY) and program")
+    args = parser.parse_args(argv)
+    if args.command == "merchant":
+        asyncio.run(_merchant_create(args.name))
+    else:
+        asyncio.run(_seed_demo())
+
+
+if __name__ == "__main__":
+    main()

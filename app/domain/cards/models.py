@@ -1,0 +1,40 @@
+from datetime import datetime
+from typing import Any
+
+from beanie import Document
+from pymongo import ASCENDING, IndexModel
+
+
+class Card(Document):
+    """A gift card. Bulk paths write these as raw dicts (see issuance.generation) for speed;
+    the model names the fields and owns the indexes.
+
+    `(bulk_issuance_id, seq)` is unique so a re-run of a chunk inserts only what is missing;
+    `number_hash` (HMAC of the number) is unique so no number is ever issued twice.
+    """
+
+    merchant_id: str
+    program_id: str
+    bulk_issuance_id: str
+    seq: int
+    number_hash: str
+    number_enc: bytes
+    last_four: str
+    initial_value: int
+    balance: int
+    currency: str
+    status: str = "active"
+    is_physical: bool = False
+    design_template: str | None = None
+    expires_at: datetime
+    recipient: dict[str, Any] | None = None
+    notification: dict[str, Any] | None = None
+    created_at: datetime
+
+    class Settings:
+        name = "cards"
+        indexes = [
+            IndexModel([("bulk_issuance_id", ASCENDING), ("seq", ASCENDING)], unique=True),
+            IndexModel([("number_hash", ASCENDING)], unique=True),
+            IndexModel([("program_id", ASCENDING)]),
+        ]

@@ -1,0 +1,56 @@
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.lib.money import format_minor
+from app.lib.types import UtcDatetime, iso_z
+
+
+class NotificationOut(BaseModel):
+    channel: str
+    status: str
+    attempts: int
+    lastError: str | None
+    sentAt: str | None
+
+
+class CardOut(BaseModel):
+    """A card as the API shows it: never the full number."""
+
+    id: str
+    programId: str
+    bulkIssuanceId: str
+    lastFourDigits: str
+    initialValue: str
+    balance: str
+    currency: str
+    status: str
+    isPhysical: bool
+    designTemplate: str | None
+    expiresAt: UtcDatetime
+    recipient: dict[str, Any] | None
+    notification: NotificationOut | None
+    createdAt: UtcDatetime
+
+    @classmethod
+    def of(cls, doc: dict) -> "CardOut":
+        note = doc.get("notification")
+        if note:
+            sent = note.get("sentAt")
+            note = NotificationOut(**{**note, "sentAt": iso_z(sent) if sent else None})
+        return cls(
+            id=str(doc["_id"]),
+            programId=doc["program_id"],
+            bulkIssuanceId=doc["bulk_issuance_id"],
+            lastFourDigits=doc["last_four"],
+            initialValue=format_minor(doc["initial_value"], doc["currency"]),
+            balance=format_minor(doc["balance"], doc["currency"]),
+            currency=doc["currency"],
+            status=doc["status"],
+            isPhysical=doc["is_physical"],
+            designTemplate=doc.get("design_template"),
+            expiresAt=doc["expires_at"],
+            recipient=doc.get("recipient"),
+            notification=note,
+            createdAt=doc["created_at"],
+        )

@@ -1,0 +1,84 @@
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from app.domain.issuance.dependencies import provide_issuance_service
+from app.domain.issuance.schemas import (
+    BulkIssuanceAsyncResponse,
+    BulkIssuanceOut,
+    BulkIssuanceSyncResponse,
+    BulkIssueGiftCardRequest,
+)
+from app.domain.issuance.services import Accepted, IssuanceService
+from app.lib.pagination import Page
+from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
+from app.urls import BULK_ISSUANCE, BULK_ISSUE, task_location
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=255,
+        description="Makes the request safely retryable for 24 h",
+    ),
+]
+
+
+class IssuanceController(Controller):
+    tags = ["Gift Cards"]
+    dependencies = {"issuance": Provide(provide_issuance_service, sync_to_thread=False)}
+
+    @post(
+        BULK_ISSUE,
+        operation_id="bulkIssueGiftCards",
+        summary="Issue multiple gift cards",
+        description="Up to the program's syncThreshold the cards are issued inline (201); "
+        "larger batches are queued (202 with a task id to poll).",
+        status_code=HTTP_201_CREATED,
+        responses={
+            HTTP_202_ACCEPTED: ResponseSpec(
+                data_container=BulkIssuanceAsyncResponse, description="Accepted; poll the task"
+            )
+        },
+    )
+    async def bulk_issue(
+        self,
+        request: Request,
+        programId: ObjectIdPath,
+        data: BulkIssueGiftCardRequest,
+        issuance: IssuanceService,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[BulkIssuanceSyncResponse | BulkIssuanceAsyncResponse]:
+        result = await issuance.bulk_issue(request.user.merchant_id, programId, data)
+        if isinstance(result, Accepted):
+            return Response(
+                result.response,
+                status_code=HTTP_202_ACCEPTED,
+                headers={"Location": task_location(result.response.taskId)},
+            )
+        return Response(result, status_code=HTTP_201_CREATED)
+
+    @get(BULK_ISSUE, operation_id="listBulkIssuances", summary="A program's bulk issuances")
+    async def list_all(
+        self,
+        request: Request,
+        programId: ObjectIdPath,
+        issuance: IssuanceService,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
+    ) -> Page[BulkIssuanceOut]:
+        found, nxt = await issuance.list_for_program(
+            request.user.merchant_id, programId, limit, cursor
+        )
+        return Page[BulkIssuanceOut](data=[issuance.describe(i) for i in found], nextCursor=nxt)
+
+    @get(BULK_ISSUANCE, operation_id="getBulkIssuance", summary="One bulk issuance")
+    async def get_one(
+        self, request: Request, bulkIssuanceId: ObjectIdPath, issuance: IssuanceService
+    ) -> BulkIssuanceOut:
+        found = await issuance.get(request.user.merchant_id, bulkIssuanceId)
+        return issuance.describe(found)

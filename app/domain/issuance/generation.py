@@ -1,0 +1,98 @@
+"""Generating and inserting the cards of one range of a bulk issuance.
+
+Cards are raw documents written with `insert_many(ordered=False)`: the unique index on
+`(bulk_issuance_id, seq)` makes a re-run insert only what is missing, and the unique index on
+`number_hash` catches the rare number collision, which gets a fresh number and another try.
+"""
+
+from dataclasses import dataclass
+
+from bson import ObjectId
+from pymongo.errors import BulkWriteError
+
+from app.domain.cards.models import Card
+from app.domain.issuance.models import BulkIssuance
+from app.lib.card_numbers import CardVault, generate_number
+from app.lib.types import utcnow
+
+MAX_COLLISION_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    id: str
+    seq: int
+    number: str  # secret: goes only into the response and the CSV
+    document: dict
+
+
+def notification_for(recipient: dict | None) -> dict | None:
+    if not recipient:
+        return None
+    channel = (
+        "email"
+        if recipient.get("customerEmail")
+        else "sms"
+        if recipient.get("customerPhone")
+        else None
+    )
+    if channel is None:
+        return None
+    return {"channel": channel, "status": "pending", "attempts": 0, "lastError": None, "sentAt": None}
+
+
+def build_card(issuance: BulkIssuance, seq: int, vault: CardVault, length: int) -> IssuedCard:
+    card_id = ObjectId()
+    number = generate_number(issuance.card_number_prefix, length)
+    recipient = issuance.recipients[seq] if issuance.recipients else None
+    document = {
+        "_id": card_id,
+        "merchant_id": issuance.merchant_id,
+        "program_id": issuance.program_id,
+        "bulk_issuance_id": str(issuance.id),
+        "seq": seq,
+        "number_hash": vault.fingerprint(number),
+        "number_enc": vault.encrypt(number, str(card_id)),
+        "last_four": number[-4:],
+        "initial_value": issuance.initial_value,
+        "balance": issuance.initial_value,
+        "currency": issuance.currency,
+        "status": "active",
+        "is_physical": issuance.is_physical,
+        "design_template": issuance.design_template,
+        "expires_at": issuance.expires_at,
+        "recipient": recipient,
+        "notification": notification_for(recipient),
+        "created_at": utcnow(),
+    }
+    return IssuedCard(id=str(card_id), seq=seq, number=number, document=document)
+
+
+async def insert_range(
+    issuance: BulkIssuance, start: int, end: int, vault: CardVault, length: int
+) -> list[IssuedCard]:
+    """Inserts the cards with seq in [start, end) that do not exist yet; returns those inserted."""
+    collection = Card.get_pymongo_collection()
+    pending = [build_card(issuance, seq, vault, length) for seq in range(start, end)]
+    inserted: list[IssuedCard] = []
+    for _ in range(MAX_COLLISION_ROUNDS):
+        if not pending:
+            return inserted
+        try:
+            await collection.insert_many([card.document for card in pending], ordered=False)
+            return inserted + pending
+        except BulkWriteError as exc:
+            failed = {error["index"] for error in exc.details["writeErrors"]}
+        inserted += [card for i, card in enumerate(pending) if i not in failed]
+        retry = [card for i, card in enumerate(pending) if i in failed]
+        existing = await _existing_seqs(str(issuance.id), [card.seq for card in retry])
+        # A seq that exists was written by an earlier run; any other failure is a number collision.
+        pending = [build_card(issuance, c.seq, vault, length) for c in retry if c.seq not in existing]
+    raise RuntimeError("card number collisions did not resolve; widen the number space")
+
+
+async def _existing_seqs(bulk_issuance_id: str, seqs: list[int]) -> set[int]:
+    cursor = Card.get_pymongo_collection().find(
+        {"bulk_issuance_id": bulk_issuance_id, "seq": {"$in": seqs}}, {"seq": 1}
+    )
+    return {doc["seq"] async for doc in cursor}

@@ -1,0 +1,15 @@
+from datetime import UTC, datetime
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, IndexModel
+
+
+class Merchant(Document):
+    name: str
+    api_key_hash: str  # SHA-256 of the key: keys are random, so a fast hash is enough
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    class Settings:
+        name = "merchants"
+        indexes = [IndexModel([("api_key_hash", ASCENDING)], unique=True)]

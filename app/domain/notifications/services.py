@@ -1,0 +1,72 @@
+"""One notification per recipient card, sent by a worker after the card exists.
+
+State lives on the card (`notification.status` pending/sent/failed, attempts, lastError,
+sentAt). A failure is retried by arq with backoff and never touches the card itself.
+Delivery is at-least-once: a worker that dies after the send and before recording it sends
+again on retry; the stable Message-ID / Idempotency-Key let the receiving side drop the copy.
+"""
+
+import logging
+from email.message import EmailMessage
+
+from bson import ObjectId
+
+from app.domain.cards.models import Card
+from app.domain.notifications.channels import send_email, sms_provider
+from app.lib.money import format_minor
+from app.lib.resources import Resources
+from app.lib.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _text(card: dict, number: str) -> tuple[str, str]:
+    recipient = card["recipient"] or {}
+    amount = f"{format_minor(card['initial_value'], card['currency'])} {card['currency']}"
+    sender = recipient.get("senderName") or "Someone"
+    lines = [
+        f"Hello {recipient.get('customerName') or 'there'},",
+        "",
+        f"{sender} sent you a gift card worth {amount}.",
+        f"Card number: {number}",
+    ]
+    if recipient.get("customMessage"):
+        lines += ["", f"Message from {sender}: {recipient['customMessage']}"]
+    return f"{sender} sent you a {amount} gift card", "\n".join(lines) + "\n"
+
+
+async def send_for_card(res: Resources, card_id: str) -> bool:
+    """Sends the card's notification unless already sent. Returns False when nothing was due."""
+    collection = Card.get_pymongo_collection()
+    card = await collection.find_one({"_id": ObjectId(card_id)})
+    if not card or not card.get("notification") or card["notification"]["status"] == "sent":
+        return False
+    await collection.update_one({"_id": card["_id"]}, {"$inc": {"notification.attempts": 1}})
+    number = res.vault.decrypt(card["number_enc"], card_id)
+    subject, body = _text(card, number)
+    recipient = card["recipient"]
+    if card["notification"]["channel"] == "email":
+        message = EmailMessage()
+        message["From"] = res.settings.smtp_from
+        message["To"] = recipient["customerEmail"]
+        message["Subject"] = subject
+        message["Message-ID"] = f"<giftcard-{card_id}@giftcards.local>"
+        message.set_content(body)
+        await send_email(res.settings, message)
+    else:
+        await sms_provider(res.settings).send(recipient["customerPhone"], body, f"card-{card_id}")
+    await collection.update_one(
+        {"_id": card["_id"]},
+        {"$set": {"notification.status": "sent", "notification.sentAt": utcnow(),
+                  "notification.lastError": None}},
+    )
+    log.info("notification for card %s sent by %s", card_id, card["notification"]["channel"])
+    return True
+
+
+async def record_failure(card_id: str, error: str, final: bool) -> None:
+    await Card.get_pymongo_collection().update_one(
+        {"_id": ObjectId(card_id), "notification.status": {"$ne": "sent"}},
+        {"$set": {"notification.lastError": error[:500],
+                  "notification.status": "failed" if final else "pending"}},
+    )

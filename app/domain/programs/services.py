@@ -1,0 +1,37 @@
+from bson import ObjectId
+
+from app.domain.programs.models import Program
+from app.domain.programs.schemas import ProgramCreate
+from app.lib.errors import NotFoundError
+from app.lib.pagination import id_filter, next_cursor
+from app.lib.settings import Settings
+
+
+async def create_program(merchant_id: str, data: ProgramCreate, settings: Settings) -> Program:
+    program = Program(
+        merchant_id=merchant_id,
+        name=data.name,
+        currency=data.currency,
+        sync_threshold=data.syncThreshold or settings.sync_threshold_default,
+        card_number_prefix=data.cardNumberPrefix or settings.default_card_prefix,
+        callback_url=str(data.callbackUrl) if data.callbackUrl else None,
+    )
+    await program.insert()
+    return program
+
+
+async def get_program(merchant_id: str, program_id: str) -> Program:
+    """The merchant's program; another merchant's id is indistinguishable from a missing one."""
+    program = await Program.find_one({"_id": ObjectId(program_id), "merchant_id": merchant_id})
+    if program is None:
+        raise NotFoundError("Program not found.", code="program_not_found")
+    return program
+
+
+async def list_programs(
+    merchant_id: str, limit: int, cursor: str | None
+) -> tuple[list[Program], str | None]:
+    query = {"merchant_id": merchant_id, **id_filter(cursor, newest_first=True)}
+    docs = await Program.find(query).sort("-_id").limit(limit + 1).to_list()
+    raw = [{"_id": doc.id} for doc in docs]
+    return docs[:limit], next_cursor(raw, limit)

@@ -1,0 +1,35 @@
+from litestar import Controller, Request, get
+from litestar.di import Provide
+
+from app.domain.issuance.dependencies import provide_issuance_service
+from app.domain.issuance.services import IssuanceService, progress
+from app.domain.tasks.schemas import TaskOut
+from app.lib.types import ObjectIdPath
+from app.urls import TASK
+
+
+class TaskController(Controller):
+    tags = ["Tasks"]
+    dependencies = {"issuance": Provide(provide_issuance_service, sync_to_thread=False)}
+
+    @get(TASK, operation_id="getTask", summary="Poll a queued bulk issuance")
+    async def get_task(
+        self, request: Request, taskId: ObjectIdPath, issuance: IssuanceService
+    ) -> TaskOut:
+        found = await issuance.get_by_task(request.user.merchant_id, taskId)
+        return TaskOut(
+            taskId=found.task_id,
+            bulkIssuanceId=str(found.id),
+            programId=found.program_id,
+            status=found.status,
+            mode=found.mode,
+            requestedCount=found.requested_count,
+            issuedCount=found.issued_count,
+            failedCount=found.failed_count,
+            progress=progress(found),
+            csvDownloadUrl=issuance.download_url(found),
+            error=found.error,
+            createdAt=found.created_at,
+            startedAt=found.started_at,
+            completedAt=found.completed_at,
+        )

@@ -1,0 +1,61 @@
+"""Card numbers: CSPRNG digits with a Luhn check digit, a keyed hash and AES-GCM at rest.
+
+Numbers are secrets: nothing here logs them, and callers must not either.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_NONCE_BYTES = 12
+
+
+def luhn_check_digit(partial: str) -> str:
+    """The digit that makes `partial + digit` pass the Luhn check."""
+    total = 0
+    for index, char in enumerate(reversed(partial)):
+        digit = ord(char) - 48
+        if index % 2 == 0:  # these positions are doubled once the check digit is appended
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+
+
+def generate_number(prefix: str, length: int) -> str:
+    body_length = length - len(prefix) - 1
+    body = str(secrets.randbelow(10**body_length)).zfill(body_length)
+    partial = prefix + body
+    return partial + luhn_check_digit(partial)
+
+
+class CardVault:
+    """Hashes numbers for uniqueness and lookup, encrypts them for the CSV and the response."""
+
+    def __init__(self, hash_key: str, encryption_key_b64: str) -> None:
+        key = base64.b64decode(encryption_key_b64)
+        if len(key) != 32:
+            raise ValueError("CARD_ENCRYPTION_KEY must be base64 of 32 bytes")
+        self._hash_key = hash_key.encode()
+        self._aead = AESGCM(key)
+
+    def fingerprint(self, number: str) -> str:
+        return hmac.new(self._hash_key, number.encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, number: str, card_id: str) -> bytes:
+        """Nonce + ciphertext; the card id is bound as associated data so blobs can't be swapped."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, number.encode(), card_id.encode())
+
+    def decrypt(self, blob: bytes, card_id: str) -> str:
+        nonce, ciphertext = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
+        return self._aead.decrypt(nonce, ciphertext, card_id.encode()).decode()

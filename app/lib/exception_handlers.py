@@ -1,0 +1,127 @@
+"""Every error leaves as the contract's shape; outages are 503s; nothing leaks a stack trace."""
+
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from litestar import Request, Response
+from litestar._signature.types import ExtendedMsgSpecValidationError
+from litestar.exceptions import HTTPException, ValidationException
+from pymongo.errors import ConnectionFailure, PyMongoError
+from redis.exceptions import RedisError
+
+from app.lib.errors import ApiError, RequestValidationError
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+
+def _error(status: int, detail: str, code: str, headers: dict | None = None) -> Response:
+    return Response({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def _from_pydantic(error: dict, source: str) -> dict:
+    out = {
+        "loc": [source, *error.get("loc", ())],
+        "msg": error.get("msg", "invalid value"),
+        "type": error.get("type", "value_error"),
+        "input": _jsonable(error.get("input")),
+    }
+    if error.get("ctx"):
+        out["ctx"] = _jsonable(error["ctx"])
+    return out
+
+
+def _loc_from_key(key: str | None, source: str) -> list:
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in (key or "").split(".") if p]
+    return [source, *parts]
+
+
+def validation_to_422(_: Request, exc: ValidationException) -> Response:
+    cause = exc.__cause__
+    if isinstance(cause, ExtendedMsgSpecValidationError):  # a pydantic model failed: full detail
+        detail = [_from_pydantic(e, "body") for e in cause.errors]
+    else:
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        detail = [
+            {"loc": _loc_from_key(e.get("key"), e.get("source") or "body"),
+             "msg": e.get("message", "invalid value"), "type": "value_error"}
+            for e in extra
+        ] or [{"loc": ["body"], "msg": exc.detail, "type": "value_error"}]
+    return Response({"detail": detail}, status_code=422)
+
+
+def request_validation(_: Request, exc: RequestValidationError) -> Response:
+    return Response({"detail": [_jsonable(e) for e in exc.errors]}, status_code=422)
+
+
+def api_error(_: Request, exc: ApiError) -> Response:
+    return _error(exc.status_code, exc.detail, exc.code, exc.headers or None)
+
+
+def http_exception(_: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 400 and str(exc.detail).startswith("JSON is malformed"):
+        detail = [{"loc": ["body"], "msg": "the body is not valid JSON", "type": "json_invalid"}]
+        return Response({"detail": detail}, status_code=422)
+    status = exc.status_code
+    if status >= 500:
+        log.error("server error: %s", exc.detail)
+        return _error(500, "Internal server error.", "internal_error")
+    return _error(status, str(exc.detail), _CODES.get(status, "error"), exc.headers)
+
+
+def mongo_down(_: Request, exc: PyMongoError) -> Response:
+    if not isinstance(exc, ConnectionFailure):
+        return unexpected(_, exc)
+    log.warning("database unreachable: %s", type(exc).__name__)
+    return _error(503, "The database is unreachable. Retry later.", "database_unavailable")
+
+
+def redis_down(_: Request, exc: RedisError) -> Response:
+    log.warning("redis unreachable: %s", type(exc).__name__)
+    return _error(503, "The queue is unreachable; nothing was issued. Retry.", "redis_unavailable")
+
+
+def object_store_down(_: Request, exc: Exception) -> Response:
+    log.warning("object store unreachable: %s", type(exc).__name__)
+    return _error(503, "The object store is unreachable. Retry later.", "object_store_unavailable")
+
+
+def unexpected(_: Request, exc: Exception) -> Response:
+    log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+    return _error(500, "Internal server error.", "internal_error")
+
+
+EXCEPTION_HANDLERS = {
+    ValidationException: validation_to_422,
+    RequestValidationError: request_validation,
+    ApiError: api_error,
+    HTTPException: http_exception,
+    PyMongoError: mongo_down,
+    RedisError: redis_down,
+    BotoCoreError: object_store_down,
+    ClientError: object_store_down,
+    Exception: unexpected,
+}

@@ -1,0 +1,157 @@
+"""Idempotency-Key for every authenticated POST, with records in Redis (Stripe's semantics).
+
+A first request claims the key with SET NX (state `in_flight`), runs, and stores its status,
+headers and body for IDEMPOTENCY_TTL_SECONDS; 5xx responses are dropped so a retry can
+succeed. A repeat gets the stored response with `Idempotent-Replayed: true`; a repeat with
+another body or path is a 422; a repeat while the first is running is a 409. The claim is
+atomic, so a burst of identical requests runs the handler exactly once.
+"""
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 255
+_KEPT_HEADERS = {b"content-type", b"location"}
+
+
+def _fingerprint(method: str, path: str, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+async def _send_json(send: Send, status: int, payload: Any, extra: list | None = None) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(code: str, detail: str) -> dict[str, str]:
+    return {"detail": detail, "code": code}
+
+
+def idempotency_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope.get("user"):
+            await app(scope, receive, send)
+            return
+        raw_key = dict(scope["headers"]).get(HEADER)
+        if raw_key is None:
+            await app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1")
+        if not key or len(key) > MAX_KEY_LENGTH:
+            detail = [{"loc": ["header", "Idempotency-Key"], "type": "string_too_long",
+                       "msg": f"must be 1 to {MAX_KEY_LENGTH} characters", "input": key[:300]}]
+            await _send_json(send, 422, {"detail": detail})
+            return
+        settings = scope["litestar_app"].state.settings
+        redis = scope["litestar_app"].state.resources.redis
+        body, replay_receive = await _buffer_body(receive)
+        fingerprint = _fingerprint(scope["method"], scope["path"], body)
+        merchant = scope["user"].merchant_id
+        record_key = f"idem:{merchant}:{hashlib.sha256(raw_key).hexdigest()}"
+        try:
+            claimed = await redis.set(
+                record_key,
+                json.dumps({"state": "in_flight", "fingerprint": fingerprint}),
+                nx=True,
+                ex=settings.idempotency_lock_seconds,
+            )
+            existing = None if claimed else await redis.get(record_key)
+        except RedisError:
+            log.warning("idempotency store unreachable")
+            await _send_json(send, 503, _error("redis_unavailable",
+                             "The idempotency store is unreachable; nothing was issued. Retry."))
+            return
+        if not claimed:
+            await _answer_repeat(send, existing, fingerprint)
+            return
+        await _run_and_record(app, scope, replay_receive, send, redis, record_key, fingerprint,
+                              settings.idempotency_ttl_seconds)
+
+    return middleware
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+async def _answer_repeat(send: Send, existing: bytes | None, fingerprint: str) -> None:
+    if existing is None:  # expired between SET and GET: treat as in flight, the client retries
+        record: dict = {"state": "in_flight", "fingerprint": fingerprint}
+    else:
+        record = json.loads(existing)
+    if record["fingerprint"] != fingerprint:
+        await _send_json(send, 422, _error("idempotency_key_reused",
+                         "This Idempotency-Key was used with a different request."))
+    elif record["state"] == "in_flight":
+        await _send_json(send, 409, _error("idempotency_key_in_flight",
+                         "A request with this Idempotency-Key is still being processed."))
+    else:
+        headers = [(k.encode(), v.encode()) for k, v in record["headers"]]
+        body = record["body"].encode()
+        headers += [(b"content-length", str(len(body)).encode()),
+                    (b"idempotent-replayed", b"true")]
+        await send({"type": "http.response.start", "status": record["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _run_and_record(app, scope, receive, send, redis, record_key, fingerprint, ttl) -> None:
+    status = 500
+    headers: list[tuple[str, str]] = []
+    body = bytearray()
+
+    async def capture(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers.extend(
+                (k.decode(), v.decode()) for k, v in message.get("headers", []) if k in _KEPT_HEADERS
+            )
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+        await send(message)
+
+    try:
+        await app(scope, receive, capture)
+    finally:
+        try:
+            if status >= 500:
+                await redis.delete(record_key)
+            else:
+                record = {"state": "done", "fingerprint": fingerprint, "status": status,
+                          "headers": headers, "body": body.decode()}
+                await redis.set(record_key, json.dumps(record), ex=ttl)
+        except RedisError:
+            # The response is already out; the claim expires after idempotency_lock_seconds.
+            log.warning("could not record the idempotent response")

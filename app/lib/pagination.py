@@ -1,0 +1,50 @@
+"""Cursor pagination on `_id`: the cursor is opaque to clients (base64 of the last id seen)."""
+
+import base64
+import binascii
+import re
+from typing import Generic, TypeVar
+
+from bson import ObjectId
+from pydantic import BaseModel
+
+from app.lib.errors import validation_error
+
+T = TypeVar("T")
+_HEX24 = re.compile(r"^[0-9a-f]{24}$")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    nextCursor: str | None = None
+
+
+def encode_cursor(last_id: ObjectId) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> ObjectId | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not _HEX24.match(raw):
+        raise validation_error(["query", "cursor"], "invalid cursor", input_=cursor)
+    return ObjectId(raw)
+
+
+def id_filter(cursor: str | None, newest_first: bool) -> dict:
+    after = decode_cursor(cursor)
+    if after is None:
+        return {}
+    return {"_id": {"$lt" if newest_first else "$gt": after}}
+
+
+def next_cursor(docs: list, limit: int) -> str | None:
+    """A cursor only when the page is full; callers fetch limit+1 to know if more exist."""
+    if len(docs) <= limit:
+        return None
+    return encode_cursor(docs[limit - 1]["_id"])

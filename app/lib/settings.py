@@ -1,0 +1,69 @@
+"""Every setting of the service, read from the environment (and `.env`)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = ""  # how clients reach the API; defaults to http://api_host:api_port
+    log_level: str = "INFO"
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017"
+    mongodb_db: str = "giftcards"
+    mongodb_timeout_ms: int = 3000
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = 3.0
+
+    s3_endpoint_url: str = "http://127.0.0.1:8333"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "giftcard-exports"
+    s3_access_key: str = "dev-access-key"
+    s3_secret_key: str = "dev-secret-key-change-me"
+    csv_link_ttl_seconds: int = 3600
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "giftcards@example.com"
+    smtp_timeout_seconds: float = 10.0
+    sms_provider: str = "log"  # "log" or "webhook"
+    sms_webhook_url: str = ""
+
+    jwt_secret: str = "dev-jwt-secret-change-me-at-least-32-bytes"
+    jwt_ttl_seconds: int = 3600
+    card_hash_key: str = "dev-card-hash-key-change-me"
+    card_encryption_key: str = Field(
+        default="ZGV2LWNhcmQtZW5jcnlwdGlvbi1rZXktMzJieXRlcyE=",
+        description="base64 of 32 random bytes (AES-256-GCM)",
+    )
+    default_card_prefix: str = "627100"
+    card_number_length: int = 19
+
+    demo_api_key: str = "demo_key_change_me"
+
+    sync_threshold_default: int = 50
+    max_count: int = 1_000_000
+    max_recipients: int = 10_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    idempotency_ttl_seconds: int = 86_400
+    idempotency_lock_seconds: int = 300
+
+    batch_chunk_size: int = 5_000
+    job_timeout_seconds: int = 120
+    job_max_tries: int = 10
+    notification_max_tries: int = 8
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

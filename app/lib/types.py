@@ -1,0 +1,28 @@
+"""Field and parameter types the schemas share."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar.params import Parameter
+from pydantic import PlainSerializer
+
+from app.urls import OBJECT_ID_PATTERN
+
+
+def iso_z(value: datetime) -> str:
+    """ISO 8601 UTC with `Z`, millisecond precision (what MongoDB keeps)."""
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def utcnow() -> datetime:
+    """Now, truncated to milliseconds so what we return equals what MongoDB gives back."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+UtcDatetime = Annotated[datetime, PlainSerializer(iso_z, return_type=str)]
+
+ObjectIdPath = Annotated[str, Parameter(pattern=OBJECT_ID_PATTERN, description="24 hex chars")]
+LimitQuery = Annotated[int, Parameter(ge=1, le=1000, description="page size (1-1000)")]
+CursorQuery = Annotated[str | None, Parameter(description="opaque cursor from nextCursor")]

@@ -1,0 +1,60 @@
+"""The Litestar application: `uvicorn app.main:create_app --factory`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from app.domain.cards.controllers import CardController
+from app.domain.health.controllers import HealthController
+from app.domain.issuance.controllers import IssuanceController
+from app.domain.merchants.controllers import TokenController
+from app.domain.programs.controllers import ProgramController
+from app.domain.tasks.controllers import TaskController
+from app.lib.auth import jwt_auth
+from app.lib.exception_handlers import EXCEPTION_HANDLERS
+from app.lib.idempotency import idempotency_middleware
+from app.lib.logging import configure_logging
+from app.lib.resources import Resources
+from app.lib.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    auth = jwt_auth(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.resources = await Resources.open(settings)
+        try:
+            yield
+        finally:
+            await app.state.resources.close()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            TokenController,
+            ProgramController,
+            IssuanceController,
+            CardController,
+            TaskController,
+        ],
+        lifespan=[lifespan],
+        on_app_init=[auth.on_app_init],
+        middleware=[idempotency_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings, "jwt_auth": auth}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Gift-card bulk issuance",
+            version="2.0.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        logging_config=None,
+    )

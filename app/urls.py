@@ -1,0 +1,19 @@
+"""Every route path, named once."""
+
+OBJECT_ID_PATTERN = r"^[0-9a-f]{24}$"
+
+HEALTH = "/health"
+READY = "/ready"
+
+TOKEN = "/v2/token"
+PROGRAMS = "/v2/giftcards/programs"
+PROGRAM = "/v2/giftcards/programs/{programId:str}"
+BULK_ISSUE = "/v2/giftcards/programs/{programId:str}/cards/bulk"
+PROGRAM_CARDS = "/v2/giftcards/programs/{programId:str}/cards"
+PROGRAM_CARD = "/v2/giftcards/programs/{programId:str}/cards/{cardId:str}"
+BULK_ISSUANCE = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}"
+TASK = "/v2/giftcards/tasks/{taskId:str}"
+
+
+def task_location(task_id: str) -> str:
+    return f"/v2/giftcards/tasks/{task_id}"
