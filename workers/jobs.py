@@ -35,8 +35,9 @@ async def send_notification(ctx: dict, card_id: str) -> None:
     except Exception as exc:
         final = job_try >= max_tries
         await notifications.record_failure(card_id, f"{type(exc).__name__}: {exc}", final)
-        log.warning("notification for card %s failed (try %d): %s", card_id, job_try,
-                    type(exc).__name__)
+        log.warning(
+            "notification for card %s failed (try %d): %s", card_id, job_try, type(exc).__name__
+        )
         if final:
             return
         raise Retry(defer=backoff(job_try)) from exc

@@ -24,6 +24,7 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
+    queue_name = _settings.queue_name
     functions = [
         func(jobs.issue_chunk, max_tries=_settings.job_max_tries),
         func(jobs.finish_issuance, max_tries=_settings.job_max_tries),

@@ -1,4 +1,4 @@
-"""Errors with the contract's shapes: `{"detail", "code"}`, and 422 `{"detail": [ValidationError]}`."""
+"""Errors in the contract's shapes: `{"detail", "code"}` and the 422 `{"detail": [...]}`."""
 
 from typing import Any
 

@@ -66,8 +66,11 @@ def validation_to_422(_: Request, exc: ValidationException) -> Response:
     else:
         extra = exc.extra if isinstance(exc.extra, list) else []
         detail = [
-            {"loc": _loc_from_key(e.get("key"), e.get("source") or "body"),
-             "msg": e.get("message", "invalid value"), "type": "value_error"}
+            {
+                "loc": _loc_from_key(e.get("key"), e.get("source") or "body"),
+                "msg": e.get("message", "invalid value"),
+                "type": "value_error",
+            }
             for e in extra
         ] or [{"loc": ["body"], "msg": exc.detail, "type": "value_error"}]
     return Response({"detail": detail}, status_code=422)
@@ -82,9 +85,11 @@ def api_error(_: Request, exc: ApiError) -> Response:
 
 
 def http_exception(_: Request, exc: HTTPException) -> Response:
-    if exc.status_code == 400 and str(exc.detail).startswith("JSON is malformed"):
-        detail = [{"loc": ["body"], "msg": "the body is not valid JSON", "type": "json_invalid"}]
-        return Response({"detail": detail}, status_code=422)
+    if exc.status_code == 400:  # what is left of 400s is a body that could not be decoded
+        msg = f"the body is not valid JSON: {exc.detail}"
+        return Response(
+            {"detail": [{"loc": ["body"], "msg": msg, "type": "json_invalid"}]}, status_code=422
+        )
     status = exc.status_code
     if status >= 500:
         log.error("server error: %s", exc.detail)

@@ -33,7 +33,9 @@ def _fingerprint(method: str, path: str, body: bytes) -> str:
 async def _send_json(send: Send, status: int, payload: Any, extra: list | None = None) -> None:
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -52,8 +54,14 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             return
         key = raw_key.decode("latin-1")
         if not key or len(key) > MAX_KEY_LENGTH:
-            detail = [{"loc": ["header", "Idempotency-Key"], "type": "string_too_long",
-                       "msg": f"must be 1 to {MAX_KEY_LENGTH} characters", "input": key[:300]}]
+            detail = [
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "type": "string_too_long",
+                    "msg": f"must be 1 to {MAX_KEY_LENGTH} characters",
+                    "input": key[:300],
+                }
+            ]
             await _send_json(send, 422, {"detail": detail})
             return
         settings = scope["litestar_app"].state.settings
@@ -72,14 +80,28 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             existing = None if claimed else await redis.get(record_key)
         except RedisError:
             log.warning("idempotency store unreachable")
-            await _send_json(send, 503, _error("redis_unavailable",
-                             "The idempotency store is unreachable; nothing was issued. Retry."))
+            await _send_json(
+                send,
+                503,
+                _error(
+                    "redis_unavailable",
+                    "The idempotency store is unreachable; nothing was issued. Retry.",
+                ),
+            )
             return
         if not claimed:
             await _answer_repeat(send, existing, fingerprint)
             return
-        await _run_and_record(app, scope, replay_receive, send, redis, record_key, fingerprint,
-                              settings.idempotency_ttl_seconds)
+        await _run_and_record(
+            app,
+            scope,
+            replay_receive,
+            send,
+            redis,
+            record_key,
+            fingerprint,
+            settings.idempotency_ttl_seconds,
+        )
 
     return middleware
 
@@ -112,16 +134,26 @@ async def _answer_repeat(send: Send, existing: bytes | None, fingerprint: str) -
     else:
         record = json.loads(existing)
     if record["fingerprint"] != fingerprint:
-        await _send_json(send, 422, _error("idempotency_key_reused",
-                         "This Idempotency-Key was used with a different request."))
+        await _send_json(
+            send,
+            422,
+            _error(
+                "idempotency_key_reused", "This Idempotency-Key was used with a different request."
+            ),
+        )
     elif record["state"] == "in_flight":
-        await _send_json(send, 409, _error("idempotency_key_in_flight",
-                         "A request with this Idempotency-Key is still being processed."))
+        await _send_json(
+            send,
+            409,
+            _error(
+                "idempotency_key_in_flight",
+                "A request with this Idempotency-Key is still being processed.",
+            ),
+        )
     else:
         headers = [(k.encode(), v.encode()) for k, v in record["headers"]]
         body = record["body"].encode()
-        headers += [(b"content-length", str(len(body)).encode()),
-                    (b"idempotent-replayed", b"true")]
+        headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
         await send({"type": "http.response.start", "status": record["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -136,7 +168,9 @@ async def _run_and_record(app, scope, receive, send, redis, record_key, fingerpr
         if message["type"] == "http.response.start":
             status = message["status"]
             headers.extend(
-                (k.decode(), v.decode()) for k, v in message.get("headers", []) if k in _KEPT_HEADERS
+                (k.decode(), v.decode())
+                for k, v in message.get("headers", [])
+                if k in _KEPT_HEADERS
             )
         elif message["type"] == "http.response.body":
             body.extend(message.get("body", b""))
@@ -149,8 +183,13 @@ async def _run_and_record(app, scope, receive, send, redis, record_key, fingerpr
             if status >= 500:
                 await redis.delete(record_key)
             else:
-                record = {"state": "done", "fingerprint": fingerprint, "status": status,
-                          "headers": headers, "body": body.decode()}
+                record = {
+                    "state": "done",
+                    "fingerprint": fingerprint,
+                    "status": status,
+                    "headers": headers,
+                    "body": body.decode(),
+                }
                 await redis.set(record_key, json.dumps(record), ex=ttl)
         except RedisError:
             # The response is already out; the claim expires after idempotency_lock_seconds.

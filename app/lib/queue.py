@@ -13,4 +13,4 @@ def redis_client(settings: Settings) -> ArqRedis:
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
-    return ArqRedis(connection_pool=pool)
+    return ArqRedis(connection_pool=pool, default_queue_name=settings.queue_name)

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_seconds: float = 3.0
+    queue_name: str = "arq:queue"  # API and workers of one deployment share it
 
     s3_endpoint_url: str = "http://127.0.0.1:8333"
     s3_region: str = "us-east-1"

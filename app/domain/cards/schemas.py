@@ -3,7 +3,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.lib.money import format_minor
-from app.lib.types import UtcDatetime, iso_z
+from app.lib.types import UtcDatetime
 
 
 class NotificationOut(BaseModel):
@@ -11,7 +11,7 @@ class NotificationOut(BaseModel):
     status: str
     attempts: int
     lastError: str | None
-    sentAt: str | None
+    sentAt: UtcDatetime | None  # nx-27017 returns $set datetimes as strings: pydantic parses both
 
 
 class CardOut(BaseModel):
@@ -35,9 +35,6 @@ class CardOut(BaseModel):
     @classmethod
     def of(cls, doc: dict) -> "CardOut":
         note = doc.get("notification")
-        if note:
-            sent = note.get("sentAt")
-            note = NotificationOut(**{**note, "sentAt": iso_z(sent) if sent else None})
         return cls(
             id=str(doc["_id"]),
             programId=doc["program_id"],
@@ -51,6 +48,6 @@ class CardOut(BaseModel):
             designTemplate=doc.get("design_template"),
             expiresAt=doc["expires_at"],
             recipient=doc.get("recipient"),
-            notification=note,
+            notification=NotificationOut(**note) if note else None,
             createdAt=doc["created_at"],
         )

@@ -22,7 +22,9 @@ class HealthController(Controller):
     async def health(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get(READY, operation_id="ready", summary="Mongo, Redis and S3 reachable", exclude_from_auth=True)
+    @get(
+        READY, operation_id="ready", summary="Mongo, Redis and S3 reachable", exclude_from_auth=True
+    )
     async def ready(self, state: State) -> Response[dict]:
         res: Resources = state.resources
         results = await asyncio.gather(

@@ -35,7 +35,9 @@ async def run_chunk(res: Resources, issuance_id: str, start: int) -> None:
         await BulkIssuance.get_pymongo_collection().update_one(
             {"_id": issuance.id}, {"$max": {"issued_count": end}}
         )
-        log.info("bulk issuance %s: cards %d-%d done (%d new)", issuance_id, start, end, len(inserted))
+        log.info(
+            "bulk issuance %s: cards %d-%d done (%d new)", issuance_id, start, end, len(inserted)
+        )
         if issuance.mode == "recipients":
             await _queue_notifications(res, issuance_id, start, end)
     if end < issuance.requested_count:

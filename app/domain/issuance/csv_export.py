@@ -73,7 +73,9 @@ async def export_from_db(store: ObjectStore, vault: CardVault, issuance: BulkIss
         )
         rows: list[list[str]] = []
         async for doc in cursor:
-            rows.append(card_row(doc, vault.decrypt(doc["number_enc"], str(doc["_id"])), issuance.mode))
+            rows.append(
+                card_row(doc, vault.decrypt(doc["number_enc"], str(doc["_id"])), issuance.mode)
+            )
             if len(rows) >= ROWS_PER_WRITE:
                 await upload.write([encode_rows(rows)])
                 rows = []

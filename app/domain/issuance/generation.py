@@ -38,7 +38,13 @@ def notification_for(recipient: dict | None) -> dict | None:
     )
     if channel is None:
         return None
-    return {"channel": channel, "status": "pending", "attempts": 0, "lastError": None, "sentAt": None}
+    return {
+        "channel": channel,
+        "status": "pending",
+        "attempts": 0,
+        "lastError": None,
+        "sentAt": None,
+    }
 
 
 def build_card(issuance: BulkIssuance, seq: int, vault: CardVault, length: int) -> IssuedCard:
@@ -87,7 +93,9 @@ async def insert_range(
         retry = [card for i, card in enumerate(pending) if i in failed]
         existing = await _existing_seqs(str(issuance.id), [card.seq for card in retry])
         # A seq that exists was written by an earlier run; any other failure is a number collision.
-        pending = [build_card(issuance, c.seq, vault, length) for c in retry if c.seq not in existing]
+        pending = [
+            build_card(issuance, c.seq, vault, length) for c in retry if c.seq not in existing
+        ]
     raise RuntimeError("card number collisions did not resolve; widen the number space")
 
 

@@ -57,8 +57,13 @@ async def send_for_card(res: Resources, card_id: str) -> bool:
         await sms_provider(res.settings).send(recipient["customerPhone"], body, f"card-{card_id}")
     await collection.update_one(
         {"_id": card["_id"]},
-        {"$set": {"notification.status": "sent", "notification.sentAt": utcnow(),
-                  "notification.lastError": None}},
+        {
+            "$set": {
+                "notification.status": "sent",
+                "notification.sentAt": utcnow(),
+                "notification.lastError": None,
+            }
+        },
     )
     log.info("notification for card %s sent by %s", card_id, card["notification"]["channel"])
     return True
@@ -67,6 +72,10 @@ async def send_for_card(res: Resources, card_id: str) -> bool:
 async def record_failure(card_id: str, error: str, final: bool) -> None:
     await Card.get_pymongo_collection().update_one(
         {"_id": ObjectId(card_id), "notification.status": {"$ne": "sent"}},
-        {"$set": {"notification.lastError": error[:500],
-                  "notification.status": "failed" if final else "pending"}},
+        {
+            "$set": {
+                "notification.lastError": error[:500],
+                "notification.status": "failed" if final else "pending",
+            }
+        },
     )
