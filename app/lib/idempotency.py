@@ -89,6 +89,12 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
                 ),
             )
             return
+        log.debug(
+            "idempotency key %s for merchant %s: %s",
+            record_key[-12:],
+            merchant,
+            "claimed" if claimed else "seen before",
+        )
         if not claimed:
             await _answer_repeat(send, existing, fingerprint)
             return

@@ -6,6 +6,7 @@ stays flat whatever the batch size.
 
 import csv
 import io
+import logging
 from collections.abc import Iterable
 
 from app.domain.cards.models import Card
@@ -18,6 +19,7 @@ from app.lib.types import iso_z
 BASE_COLUMNS = ["id", "cardNumber", "lastFourDigits", "initialValue", "currency", "expiresAt"]
 RECIPIENT_COLUMNS = ["customerName", "customerEmail", "customerPhone"]
 ROWS_PER_WRITE = 2_000
+log = logging.getLogger(__name__)
 
 
 def csv_key(issuance: BulkIssuance) -> str:
@@ -56,6 +58,7 @@ async def export_cards(
     key = csv_key(issuance)
     rows = [header(issuance.mode)] + [card_row(doc, num, issuance.mode) for doc, num in cards]
     await store.put(key, encode_rows(rows), "text/csv; charset=utf-8")
+    log.debug("wrote %s with %d rows", key, len(rows) - 1)
     return key
 
 
@@ -81,6 +84,7 @@ async def export_from_db(store: ObjectStore, vault: CardVault, issuance: BulkIss
                 rows = []
         await upload.write([encode_rows(rows)])
         await upload.finish()
+        log.debug("streamed %s", key)
     except BaseException:
         await upload.abort()
         raise

@@ -5,6 +5,7 @@ Cards are raw documents written with `insert_many(ordered=False)`: the unique in
 `number_hash` catches the rare number collision, which gets a fresh number and another try.
 """
 
+import logging
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -16,6 +17,7 @@ from app.lib.card_numbers import CardVault, generate_number
 from app.lib.types import utcnow
 
 MAX_COLLISION_ROUNDS = 8
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ async def insert_range(
     """Inserts the cards with seq in [start, end) that do not exist yet; returns those inserted."""
     collection = Card.get_pymongo_collection()
     pending = [build_card(issuance, seq, vault, length) for seq in range(start, end)]
+    log.debug("issuance %s: inserting cards %d-%d", issuance.id, start, end)
     inserted: list[IssuedCard] = []
     for _ in range(MAX_COLLISION_ROUNDS):
         if not pending:
@@ -91,6 +94,12 @@ async def insert_range(
             failed = {error["index"] for error in exc.details["writeErrors"]}
         inserted += [card for i, card in enumerate(pending) if i not in failed]
         retry = [card for i, card in enumerate(pending) if i in failed]
+        log.debug(
+            "issuance %s: %d of %d writes refused, checking for earlier runs",
+            issuance.id,
+            len(retry),
+            len(pending),
+        )
         existing = await _existing_seqs(str(issuance.id), [card.seq for card in retry])
         # A seq that exists was written by an earlier run; any other failure is a number collision.
         pending = [

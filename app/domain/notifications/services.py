@@ -42,6 +42,12 @@ async def send_for_card(res: Resources, card_id: str) -> bool:
     if not card or not card.get("notification") or card["notification"]["status"] == "sent":
         return False
     await collection.update_one({"_id": card["_id"]}, {"$inc": {"notification.attempts": 1}})
+    log.debug(
+        "sending the %s notification of card %s (try %d)",
+        card["notification"]["channel"],
+        card_id,
+        card["notification"]["attempts"] + 1,
+    )
     number = res.vault.decrypt(card["number_enc"], card_id)
     subject, body = _text(card, number)
     recipient = card["recipient"]

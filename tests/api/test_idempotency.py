@@ -1,0 +1,158 @@
+"""Idempotency-Key semantics (contract §Idempotency), against the real Redis."""
+
+import asyncio
+import uuid
+
+import pytest
+
+from tests.fixtures.processes import unreachable_url
+
+
+@pytest.fixture(scope="module")
+async def program(tenant):
+    return await tenant.create_program(name="Idempotent")
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+async def test_replay_returns_the_first_response(tenant, program, db):
+    key = new_key()
+    body = {"initialValue": "15.00", "count": 5}
+    first = await tenant.bulk(program["id"], body, key)
+    second = await tenant.bulk(program["id"], body, key)
+    assert first.status_code == second.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.json() == first.json()
+    issuance_id = first.json()["bulkIssuanceId"]
+    assert db.cards.count_documents({"bulk_issuance_id": issuance_id}) == 5
+    assert db.bulk_issuances.count_documents({"program_id": program["id"]}) == 1
+
+
+async def test_same_json_in_another_key_order_is_the_same_request(tenant, program):
+    key = new_key()
+    first = await tenant.bulk(program["id"], {"initialValue": "1.00", "count": 1}, key)
+    second = await tenant.bulk(program["id"], {"count": 1, "initialValue": "1.00"}, key)
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert second.json()["bulkIssuanceId"] == first.json()["bulkIssuanceId"]
+
+
+async def test_replayed_202_has_the_same_task_and_no_second_batch(tenant, program, db):
+    key = new_key()
+    body = {"initialValue": "2.00", "count": 75}
+    first = await tenant.bulk(program["id"], body, key)
+    assert first.status_code == 202
+    task = await tenant.wait_task(first.json()["taskId"])
+    second = await tenant.bulk(program["id"], body, key)
+    assert second.status_code == 202
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.headers["Location"] == first.headers["Location"]
+    assert second.json()["taskId"] == first.json()["taskId"]
+    assert db.bulk_issuances.count_documents({"task_id": first.json()["taskId"]}) == 1
+    assert db.cards.count_documents({"bulk_issuance_id": task["bulkIssuanceId"]}) == 75
+
+
+async def test_same_key_with_another_body_or_path_is_422(tenant, program):
+    key = new_key()
+    assert (
+        await tenant.bulk(program["id"], {"initialValue": 1, "count": 1}, key)
+    ).status_code == 201
+    other_body = await tenant.bulk(program["id"], {"initialValue": 2, "count": 1}, key)
+    assert other_body.status_code == 422
+    assert other_body.json()["code"] == "idempotency_key_reused"
+    other = await tenant.create_program(name="Other path")
+    other_path = await tenant.bulk(other["id"], {"initialValue": 1, "count": 1}, key)
+    assert other_path.status_code == 422
+    assert other_path.json()["code"] == "idempotency_key_reused"
+
+
+async def test_validation_errors_are_replayed_too(tenant, program):
+    key = new_key()
+    first = await tenant.bulk(program["id"], {"initialValue": 0, "count": 1}, key)
+    second = await tenant.bulk(program["id"], {"initialValue": 0, "count": 1}, key)
+    assert first.status_code == second.status_code == 422
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_keys_are_scoped_per_merchant(tenant, other_tenant, program):
+    key = new_key()
+    mine = await tenant.bulk(program["id"], {"initialValue": 1, "count": 1}, key)
+    theirs_program = await other_tenant.create_program(name="Theirs")
+    theirs = await other_tenant.bulk(theirs_program["id"], {"initialValue": 1, "count": 1}, key)
+    assert mine.status_code == theirs.status_code == 201
+    assert "idempotent-replayed" not in theirs.headers
+
+
+async def test_key_longer_than_255_is_422(tenant, program):
+    response = await tenant.bulk(program["id"], {"initialValue": 1, "count": 1}, "k" * 256)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+async def test_a_concurrent_burst_issues_exactly_once(tenant, program, db):
+    key = new_key()
+    body = {"initialValue": "3.00", "count": 50}
+    responses = await asyncio.gather(*(tenant.bulk(program["id"], body, key) for _ in range(20)))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, statuses
+    fresh = [
+        r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers
+    ]
+    assert len(fresh) == 1
+    assert 409 in statuses  # the burst overlapped the first request
+    for conflict in (r for r in responses if r.status_code == 409):
+        assert conflict.json()["code"] == "idempotency_key_in_flight"
+    issuance_id = fresh[0].json()["bulkIssuanceId"]
+    assert db.cards.count_documents({"bulk_issuance_id": issuance_id}) == 50
+    cards_in_program = {c["bulk_issuance_id"] for c in db.cards.find({"program_id": program["id"]})}
+    replay = await tenant.bulk(program["id"], body, key)
+    assert replay.json() == fresh[0].json()
+    assert issuance_id in cards_in_program
+
+
+async def test_5xx_is_not_stored_so_a_retry_succeeds(start_api, tenant, program, db):
+    """S3 down: the inline issue fails with 503 and leaves nothing; the retry with the key works."""
+    no_s3 = start_api({"S3_ENDPOINT_URL": unreachable_url("http")})
+    key = new_key()
+    body = {"initialValue": "4.00", "count": 3}
+    before = db.cards.count_documents({"program_id": program["id"]})
+    async with _client_for(no_s3, tenant) as client:
+        failed = await client.post(
+            f"/v2/giftcards/programs/{program['id']}/cards/bulk",
+            json=body,
+            headers={"Idempotency-Key": key},
+        )
+    assert failed.status_code == 503
+    assert failed.json()["code"] == "object_store_unavailable"
+    assert db.cards.count_documents({"program_id": program["id"]}) == before
+    retry = await tenant.bulk(program["id"], body, key)
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers
+    no_s3.stop()
+
+
+async def test_redis_down_is_503_and_nothing_is_issued(start_api, tenant, program, db):
+    no_redis = start_api({"REDIS_URL": unreachable_url("redis")})
+    before_cards = db.cards.count_documents({"program_id": program["id"]})
+    before_issuances = db.bulk_issuances.count_documents({"program_id": program["id"]})
+    async with _client_for(no_redis, tenant) as client:
+        path = f"/v2/giftcards/programs/{program['id']}/cards/bulk"
+        keyed = await client.post(
+            path, json={"initialValue": 1, "count": 2}, headers={"Idempotency-Key": new_key()}
+        )
+        queued = await client.post(path, json={"initialValue": 1, "count": 500})
+        ready = await client.get("/ready")
+    assert keyed.status_code == 503 and keyed.json()["code"] == "redis_unavailable"
+    assert queued.status_code == 503 and queued.json()["code"] == "redis_unavailable"
+    assert ready.status_code == 503 and ready.json()["down"] == ["redis"]
+    assert db.cards.count_documents({"program_id": program["id"]}) == before_cards
+    assert db.bulk_issuances.count_documents({"program_id": program["id"]}) == before_issuances
+    no_redis.stop()
+
+
+def _client_for(api, tenant):
+    import httpx
+
+    return httpx.AsyncClient(base_url=api.base_url, headers=tenant.http.headers, timeout=60)
