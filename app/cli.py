@@ -7,30 +7,38 @@ from app.domain.merchants.services import create_merchant, ensure_merchant
 from app.domain.programs.models import Program
 from app.domain.programs.schemas import ProgramCreate
 from app.domain.programs.services import create_program
+from app.lib.card_numbers import CardVault
 from app.lib.db import connect_mongo
-from app.lib.settings import get_settings
+from app.lib.settings import Settings, get_settings
 
 DEMO_MERCHANT = "Demo Merchant"
 DEMO_PROGRAM = "Demo Gift Cards"
 
 
+def _vault(settings: Settings) -> CardVault:
+    return CardVault(settings.card_hash_key, settings.card_encryption_key)
+
+
 async def _merchant_create(name: str) -> None:
-    await connect_mongo(get_settings())
-    merchant, key = await create_merchant(name)
-    print(f"merchant id: {merchant.id}")
-    print(f"api key:     {key}   (shown once: store it now)")
+    settings = get_settings()
+    await connect_mongo(settings)
+    created = await create_merchant(name, _vault(settings))
+    print(f"merchant id:    {created.merchant.id}")
+    print(f"api key:        {created.api_key}   (shown once: store it now)")
+    print(f"webhook secret: {created.webhook_secret}   (verifies our callbacks)")
 
 
 async def _seed_demo() -> None:
     settings = get_settings()
     await connect_mongo(settings)
-    merchant = await ensure_merchant(DEMO_MERCHANT, settings.demo_api_key)
+    merchant, secret = await ensure_merchant(DEMO_MERCHANT, settings.demo_api_key, _vault(settings))
     program = await Program.find_one({"merchant_id": str(merchant.id), "name": DEMO_PROGRAM})
     if program is None:
         program = await create_program(
             str(merchant.id), ProgramCreate(name=DEMO_PROGRAM, currency="USD"), settings
         )
     print(f"demo merchant id: {merchant.id}")
+    print(f"demo webhook secret: {secret}")
     print(f"demo program id:  {program.id}")
 
 

@@ -1,43 +1,83 @@
-"""arq job functions: thin wrappers that call the domain services with the worker's resources."""
+"""arq job functions: thin wrappers that call the domain services with the worker's resources.
 
+Each wrapper turns a failure into arq's `Retry(defer=backoff)` while tries remain, and records
+the final failure where the user can see it (the task, the card, the callback state).
+"""
+
+import asyncio
 import logging
 
 from arq import Retry
 
-from app.domain.issuance import batch
+from app.domain.issuance import batch, recovery
 from app.domain.notifications import services as notifications
+from app.domain.tasks import callbacks
 from app.lib.resources import Resources
+from workers.outages import backoff_seconds, describe
 
 log = logging.getLogger(__name__)
 
 
-def _resources(ctx: dict) -> Resources:
+def _res(ctx: dict) -> Resources:
     return ctx["resources"]
 
 
-def backoff(job_try: int, base: float = 2.0, cap: float = 300.0) -> float:
-    return min(cap, base ** min(job_try, 12))
+def _retry_later(ctx: dict, exc: BaseException) -> Retry:
+    cap = _res(ctx).settings.job_retry_max_delay_seconds
+    return Retry(defer=backoff_seconds(ctx.get("job_try", 1), cap))
 
 
-async def issue_chunk(ctx: dict, issuance_id: str, start: int) -> None:
-    await batch.run_chunk(_resources(ctx), issuance_id, start)
-
-
-async def finish_issuance(ctx: dict, issuance_id: str) -> None:
-    await batch.finish(_resources(ctx), issuance_id)
+async def advance_issuance(ctx: dict, issuance_id: str, step: int) -> None:
+    res = _res(ctx)
+    # Stay inside arq's own timeout: a job that hits it is never retried.
+    budget = max(1, res.settings.job_timeout_seconds - 5)
+    try:
+        async with asyncio.timeout(budget):
+            await batch.advance(res, issuance_id, step)
+    except Exception as exc:
+        reason = describe(exc)
+        log.warning(
+            "bulk issuance %s step %d: %s (try %d)",
+            issuance_id,
+            step,
+            reason,
+            ctx.get("job_try", 1),
+        )
+        try:
+            if ctx.get("job_try", 1) >= res.settings.job_max_tries:
+                await batch.fail(res, issuance_id, reason)
+                return
+            await batch.note_error(issuance_id, reason)
+        except Exception:  # the database is what is down: the sweeper finishes the story
+            log.warning("could not record the failure of bulk issuance %s", issuance_id)
+        raise _retry_later(ctx, exc) from exc
 
 
 async def send_notification(ctx: dict, card_id: str) -> None:
-    job_try = ctx.get("job_try", 1)
-    max_tries = _resources(ctx).settings.notification_max_tries
+    final = ctx.get("job_try", 1) >= _res(ctx).settings.notification_max_tries
     try:
-        await notifications.send_for_card(_resources(ctx), card_id)
+        await notifications.send_for_card(_res(ctx), card_id)
     except Exception as exc:
-        final = job_try >= max_tries
         await notifications.record_failure(card_id, f"{type(exc).__name__}: {exc}", final)
-        log.warning(
-            "notification for card %s failed (try %d): %s", card_id, job_try, type(exc).__name__
-        )
-        if final:
-            return
-        raise Retry(defer=backoff(job_try)) from exc
+        log.warning("notification for card %s failed: %s", card_id, type(exc).__name__)
+        if not final:
+            raise _retry_later(ctx, exc) from exc
+
+
+async def deliver_callback(ctx: dict, issuance_id: str) -> None:
+    final = ctx.get("job_try", 1) >= _res(ctx).settings.callback_max_tries
+    try:
+        await callbacks.deliver(_res(ctx), issuance_id)
+    except Exception as exc:
+        await callbacks.record_failure(issuance_id, f"{type(exc).__name__}: {exc}", final)
+        log.warning("callback for %s failed: %s", issuance_id, type(exc).__name__)
+        if not final:
+            raise _retry_later(ctx, exc) from exc
+
+
+async def sweep(ctx: dict) -> None:
+    """Cron: restart queued batches whose chain of jobs broke; re-queue stuck notifications."""
+    recovered = await recovery.recover_stale_tasks(_res(ctx))
+    requeued = await notifications.requeue_pending(_res(ctx))
+    if recovered or requeued:
+        log.info("sweep: %d task(s) recovered, %d notification(s) re-queued", recovered, requeued)

@@ -1,6 +1,6 @@
 """arq's WorkerSettings: `arq workers.settings.WorkerSettings`."""
 
-from arq import func
+from arq import cron, func
 from arq.connections import RedisSettings
 
 from app.lib.logging import configure_logging
@@ -9,6 +9,7 @@ from app.lib.settings import get_settings
 from workers import jobs
 
 _settings = get_settings()
+_timeout = _settings.job_timeout_seconds
 
 
 async def startup(ctx: dict) -> None:
@@ -25,13 +26,26 @@ async def shutdown(ctx: dict) -> None:
 class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.queue_name
+    # Every function shares one short timeout: arq locks a running job for the longest
+    # timeout + 10 s, and that lock is how long a crashed worker's job waits to run again.
     functions = [
-        func(jobs.issue_chunk, max_tries=_settings.job_max_tries),
-        func(jobs.finish_issuance, max_tries=_settings.job_max_tries),
-        func(jobs.send_notification, max_tries=_settings.notification_max_tries),
+        func(jobs.advance_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
+        func(jobs.send_notification, max_tries=_settings.notification_max_tries, timeout=_timeout),
+        func(jobs.deliver_callback, max_tries=_settings.callback_max_tries, timeout=_timeout),
+    ]
+    cron_jobs = [
+        cron(
+            jobs.sweep,
+            second=set(range(0, 60, max(1, _settings.sweep_interval_seconds))),
+            run_at_startup=True,
+            timeout=_timeout,
+            unique=True,
+        )
     ]
     on_startup = startup
     on_shutdown = shutdown
-    job_timeout = _settings.job_timeout_seconds
+    job_timeout = _timeout
+    # SIGTERM: stop taking jobs and let running ones finish (a cancel would burn a try).
+    job_completion_wait = _timeout
     max_jobs = 10
     keep_result = 3600

@@ -4,21 +4,31 @@ Job ids make enqueueing idempotent: arq refuses a second job with an id that is 
 running, or still has a kept result.
 """
 
+from typing import Any
+
 from arq.connections import ArqRedis
 
-ISSUE_CHUNK = "issue_chunk"
-FINISH_ISSUANCE = "finish_issuance"
+ADVANCE_ISSUANCE = "advance_issuance"
 SEND_NOTIFICATION = "send_notification"
+DELIVER_CALLBACK = "deliver_callback"
 
 
-async def enqueue_chunk(redis: ArqRedis, issuance_id: str, start: int) -> None:
-    await redis.enqueue_job(ISSUE_CHUNK, issuance_id, start, _job_id=f"issue:{issuance_id}:{start}")
+def advance_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
+    base = f"adv:{issuance_id}:{step}"
+    return f"{base}:r{recovery}" if recovery else base
 
 
-async def enqueue_finish(redis: ArqRedis, issuance_id: str) -> None:
-    await redis.enqueue_job(FINISH_ISSUANCE, issuance_id, _job_id=f"finish:{issuance_id}")
+async def enqueue_advance(redis: ArqRedis, issuance_id: str, step: int, job_id: str) -> None:
+    await redis.enqueue_job(ADVANCE_ISSUANCE, issuance_id, step, _job_id=job_id)
 
 
 async def enqueue_notifications(redis: ArqRedis, card_ids: list[str]) -> None:
     for card_id in card_ids:
         await redis.enqueue_job(SEND_NOTIFICATION, card_id, _job_id=f"notify:{card_id}")
+
+
+async def enqueue_callback_if_wanted(redis: ArqRedis, issuance: Any) -> None:
+    if issuance.callback_url:
+        await redis.enqueue_job(
+            DELIVER_CALLBACK, str(issuance.id), _job_id=f"callback:{issuance.id}"
+        )

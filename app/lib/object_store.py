@@ -4,14 +4,12 @@ boto3 is synchronous: every call runs in a worker thread so the event loop keeps
 """
 
 import asyncio
-from collections.abc import Iterable
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from app.lib.settings import Settings
-
-PART_BYTES = 8 * 1024 * 1024  # multipart parts must be >= 5 MiB except the last
 
 
 class ObjectStore:
@@ -57,71 +55,49 @@ class ObjectStore:
             ExpiresIn=ttl_seconds or self.link_ttl,
         )
 
-    def upload(self, key: str, content_type: str) -> "StreamingUpload":
-        return StreamingUpload(self, key, content_type)
+    async def exists(self, key: str) -> bool:
+        try:
+            await asyncio.to_thread(self._client.head_object, Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
 
+    # Multipart uploads: each part may be written by a different job (and again, after a crash:
+    # re-uploading a part number replaces it), so memory stays flat for any batch size.
 
-class StreamingUpload:
-    """Writes an object of any size with bounded memory: one put when small, multipart otherwise."""
+    async def start_multipart(self, key: str, content_type: str) -> str:
+        created = await asyncio.to_thread(
+            self._client.create_multipart_upload,
+            Bucket=self.bucket,
+            Key=key,
+            ContentType=content_type,
+        )
+        return created["UploadId"]
 
-    def __init__(self, store: ObjectStore, key: str, content_type: str) -> None:
-        self._store = store
-        self._client = store._client
-        self.key = key
-        self._content_type = content_type
-        self._buffer = bytearray()
-        self._upload_id: str | None = None
-        self._parts: list[dict] = []
-
-    async def write(self, chunks: Iterable[bytes]) -> None:
-        for chunk in chunks:
-            self._buffer += chunk
-        while len(self._buffer) >= PART_BYTES:
-            part = bytes(self._buffer[:PART_BYTES])
-            del self._buffer[:PART_BYTES]
-            await self._send_part(part)
-
-    async def _send_part(self, part: bytes) -> None:
-        bucket = self._store.bucket
-        if self._upload_id is None:
-            created = await asyncio.to_thread(
-                self._client.create_multipart_upload,
-                Bucket=bucket,
-                Key=self.key,
-                ContentType=self._content_type,
-            )
-            self._upload_id = created["UploadId"]
-        number = len(self._parts) + 1
+    async def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
         sent = await asyncio.to_thread(
             self._client.upload_part,
-            Bucket=bucket,
-            Key=self.key,
-            UploadId=self._upload_id,
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
             PartNumber=number,
-            Body=part,
+            Body=body,
         )
-        self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
+        return sent["ETag"]
 
-    async def finish(self) -> None:
-        if self._upload_id is None:
-            await self._store.put(self.key, bytes(self._buffer), self._content_type)
-            return
-        if self._buffer:
-            await self._send_part(bytes(self._buffer))
-            self._buffer.clear()
+    async def complete_multipart(self, key: str, upload_id: str, etags: dict[int, str]) -> None:
+        parts = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]
         await asyncio.to_thread(
             self._client.complete_multipart_upload,
-            Bucket=self._store.bucket,
-            Key=self.key,
-            UploadId=self._upload_id,
-            MultipartUpload={"Parts": self._parts},
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
         )
 
-    async def abort(self) -> None:
-        if self._upload_id is not None:
-            await asyncio.to_thread(
-                self._client.abort_multipart_upload,
-                Bucket=self._store.bucket,
-                Key=self.key,
-                UploadId=self._upload_id,
-            )
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        await asyncio.to_thread(
+            self._client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id
+        )

@@ -56,9 +56,17 @@ class Settings(BaseSettings):
     idempotency_lock_seconds: int = 300
 
     batch_chunk_size: int = 5_000
-    job_timeout_seconds: int = 120
+    csv_part_rows: int = 80_000  # >= 5 MiB per multipart part (S3's minimum) at ~85 B a row
+    # arq's lock on a running job is the longest job timeout + 10 s: that is the recovery
+    # delay after a worker dies, so every job stays short (one chunk, one CSV part).
+    job_timeout_seconds: int = 30
     job_max_tries: int = 10
+    job_retry_max_delay_seconds: int = 30
+    stale_task_seconds: int = 60
+    sweep_interval_seconds: int = 10
+    max_recoveries: int = 5
     notification_max_tries: int = 8
+    callback_max_tries: int = 8
 
     @property
     def base_url(self) -> str:

@@ -1,14 +1,18 @@
-"""The queued path: a batch is issued in short chunk jobs, then finished by an export job.
+"""The queued path: a batch is a chain of short `advance` jobs, one step each.
 
-Each chunk job inserts the cards with seq in [start, start + chunk) (a re-run after a crash
-inserts only what is missing), raises the persisted progress with `$max`, and queues the next
-chunk. Keeping each job short keeps arq's lock, and so the recovery delay after a crash, short.
+A step is one chunk of cards (`issued_count` → `+ batch_chunk_size`), then one part of the
+multipart CSV, then completion. All state is in the issuance document, so any worker can run
+any step, and running a step twice is harmless: cards are unique on `(bulk_issuance_id, seq)`,
+a CSV part re-uploaded under its number replaces itself. A step ends by moving `step` forward
+with a conditional update and queuing the next job; a job whose step is no longer current
+(a late duplicate, a retried job that already ran) does nothing.
 """
 
 import logging
+import time
 
+from botocore.exceptions import ClientError
 from bson import ObjectId
-from pymongo import ReturnDocument
 
 from app.domain.cards.models import Card
 from app.domain.issuance import csv_export
@@ -20,45 +24,54 @@ from app.lib.types import utcnow
 
 log = logging.getLogger(__name__)
 DONE = ("completed", "failed")
+CSV_TYPE = "text/csv; charset=utf-8"
 
 
-async def run_chunk(res: Resources, issuance_id: str, start: int) -> None:
-    issuance = await _start(issuance_id)
-    if issuance is None or issuance.status in DONE:
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def collection():
+    return BulkIssuance.get_pymongo_collection()
+
+
+async def advance(res: Resources, issuance_id: str, step: int) -> None:
+    issuance = await BulkIssuance.get(ObjectId(issuance_id))
+    if issuance is None or issuance.status in DONE or issuance.step != step:
         return
-    start = max(start, issuance.issued_count)
-    end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
-    if start < end:
-        inserted = await insert_range(
-            issuance, start, end, res.vault, res.settings.card_number_length
-        )
-        await BulkIssuance.get_pymongo_collection().update_one(
-            {"_id": issuance.id}, {"$max": {"issued_count": end}}
-        )
-        log.info(
-            "bulk issuance %s: cards %d-%d done (%d new)", issuance_id, start, end, len(inserted)
-        )
-        if issuance.mode == "recipients":
-            await _queue_notifications(res, issuance_id, start, end)
-    if end < issuance.requested_count:
-        await jobs.enqueue_chunk(res.redis, issuance_id, end)
-    else:
-        await jobs.enqueue_finish(res.redis, issuance_id)
-
-
-async def _start(issuance_id: str) -> BulkIssuance | None:
-    """Marks the task running (once) and returns it."""
-    collection = BulkIssuance.get_pymongo_collection()
-    await collection.update_one(
-        {"_id": ObjectId(issuance_id), "status": "pending"},
+    await collection().update_one(
+        {"_id": issuance.id, "status": "pending"},
         {"$set": {"status": "running", "started_at": utcnow()}},
     )
-    return await BulkIssuance.get(ObjectId(issuance_id))
+    await _beat(issuance)
+    settings = res.settings
+    if issuance.issued_count < issuance.requested_count:
+        await _issue_chunk(res, issuance)
+    elif len(issuance.csv_parts) < csv_export.part_count(issuance, settings.csv_part_rows):
+        await _export_part(res, issuance)
+    else:
+        await _complete(res, issuance)
+        return
+    await _next_step(res, issuance)
+
+
+async def _beat(issuance: BulkIssuance) -> None:
+    await collection().update_one({"_id": issuance.id}, {"$set": {"heartbeat_ms": now_ms()}})
+
+
+async def _issue_chunk(res: Resources, issuance: BulkIssuance) -> None:
+    start = issuance.issued_count
+    end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
+    inserted = await insert_range(issuance, start, end, res.vault, res.settings.card_number_length)
+    await collection().update_one({"_id": issuance.id}, {"$max": {"issued_count": end}})
+    log.info("bulk issuance %s: cards %d-%d done (%d new)", issuance.id, start, end, len(inserted))
+    if issuance.mode == "recipients":
+        await _queue_notifications(res, str(issuance.id), start, end)
 
 
 async def _queue_notifications(res: Resources, issuance_id: str, start: int, end: int) -> None:
-    """Queues the range's notifications (cards from an earlier crashed run included); the
-    notify job id and the card's notification state keep this from sending twice."""
+    """Queues the range's pending notifications, cards of an earlier crashed run included; the
+    notify job id and the card's notification state keep a card from being sent twice."""
     cursor = Card.get_pymongo_collection().find(
         {
             "bulk_issuance_id": issuance_id,
@@ -67,33 +80,82 @@ async def _queue_notifications(res: Resources, issuance_id: str, start: int, end
         },
         {"_id": 1},
     )
-    card_ids = [str(doc["_id"]) async for doc in cursor]
-    await jobs.enqueue_notifications(res.redis, card_ids)
+    await jobs.enqueue_notifications(res.redis, [str(doc["_id"]) async for doc in cursor])
 
 
-async def finish(res: Resources, issuance_id: str) -> None:
-    """Writes the CSV from the stored cards and completes the task."""
-    issuance = await BulkIssuance.get(ObjectId(issuance_id))
-    if issuance is None or issuance.status in DONE:
-        return
-    key = await csv_export.export_from_db(res.store, res.vault, issuance)
-    await BulkIssuance.get_pymongo_collection().find_one_and_update(
+async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
+    if issuance.csv_upload_id is None:
+        issuance.csv_upload_id = await _claim_upload(res, issuance)
+    part = len(issuance.csv_parts) + 1
+    etag = await csv_export.export_part(
+        res.store, res.vault, issuance, part, res.settings.csv_part_rows
+    )
+    await collection().update_one({"_id": issuance.id}, {"$set": {f"csv_parts.{part}": etag}})
+
+
+async def _claim_upload(res: Resources, issuance: BulkIssuance) -> str:
+    """One multipart upload per issuance, even when two runs race to start it."""
+    key = csv_export.csv_key(issuance)
+    upload_id = await res.store.start_multipart(key, CSV_TYPE)
+    claimed = await collection().find_one_and_update(
+        {"_id": issuance.id, "csv_upload_id": None},
+        {"$set": {"csv_upload_id": upload_id, "csv_key": key}},
+    )
+    if claimed is None:  # another run got there first: use theirs
+        await res.store.abort_multipart(key, upload_id)
+        current = await collection().find_one({"_id": issuance.id}, {"csv_upload_id": 1})
+        return current["csv_upload_id"]
+    return upload_id
+
+
+async def _complete(res: Resources, issuance: BulkIssuance) -> None:
+    key = csv_export.csv_key(issuance)
+    etags = {int(number): etag for number, etag in issuance.csv_parts.items()}
+    try:
+        await res.store.complete_multipart(key, issuance.csv_upload_id, etags)
+    except ClientError as exc:  # completed by an earlier run that died before recording it
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload" or not (
+            await res.store.exists(key)
+        ):
+            raise
+    finished = await collection().find_one_and_update(
         {"_id": issuance.id, "status": {"$nin": list(DONE)}},
         {
             "$set": {
                 "status": "completed",
                 "csv_key": key,
-                "issued_count": issuance.requested_count,
                 "completed_at": utcnow(),
+                "heartbeat_ms": now_ms(),
+                "error": None,
             }
         },
-        return_document=ReturnDocument.AFTER,
     )
-    log.info("bulk issuance %s completed: %d cards", issuance_id, issuance.requested_count)
+    if finished is not None:
+        log.info("bulk issuance %s completed: %d cards", issuance.id, issuance.requested_count)
+        await jobs.enqueue_callback_if_wanted(res.redis, issuance)
 
 
-async def fail(issuance_id: str, reason: str) -> None:
-    await BulkIssuance.get_pymongo_collection().update_one(
+async def _next_step(res: Resources, issuance: BulkIssuance) -> None:
+    step = issuance.step + 1
+    job_id = jobs.advance_job_id(str(issuance.id), step)
+    moved = await collection().update_one(
+        {"_id": issuance.id, "step": issuance.step},
+        {"$set": {"step": step, "current_job": job_id, "heartbeat_ms": now_ms()}},
+    )
+    if moved.modified_count:
+        await jobs.enqueue_advance(res.redis, str(issuance.id), step, job_id)
+
+
+async def fail(res: Resources, issuance_id: str, reason: str) -> None:
+    failed = await collection().find_one_and_update(
         {"_id": ObjectId(issuance_id), "status": {"$nin": list(DONE)}},
         {"$set": {"status": "failed", "error": reason, "completed_at": utcnow()}},
     )
+    if failed is not None:
+        log.warning("bulk issuance %s failed: %s", issuance_id, reason)
+        await jobs.enqueue_callback_if_wanted(res.redis, BulkIssuance.model_validate(failed))
+
+
+async def note_error(issuance_id: str, reason: str) -> None:
+    """Keeps the last transient error on the task, so a later failure can say what was down."""
+    await collection().update_one({"_id": ObjectId(issuance_id)}, {"$set": {"error": reason}})

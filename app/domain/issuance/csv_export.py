@@ -62,30 +62,43 @@ async def export_cards(
     return key
 
 
-async def export_from_db(store: ObjectStore, vault: CardVault, issuance: BulkIssuance) -> str:
-    """Streams every card of the issuance, in seq order, into the CSV object."""
-    key = csv_key(issuance)
-    upload = store.upload(key, "text/csv; charset=utf-8")
-    try:
-        await upload.write([encode_rows([header(issuance.mode)])])
-        cursor = (
-            Card.get_pymongo_collection()
-            .find({"bulk_issuance_id": str(issuance.id)})
-            .sort("seq", 1)
-            .batch_size(ROWS_PER_WRITE)
+def part_count(issuance: BulkIssuance, rows_per_part: int) -> int:
+    return max(1, -(-issuance.requested_count // rows_per_part))
+
+
+async def export_part(
+    store: ObjectStore, vault: CardVault, issuance: BulkIssuance, part: int, rows_per_part: int
+) -> str:
+    """Uploads part `part` (1-based) of the multipart CSV: the cards with seq in its range,
+    in order, the header in part 1. Returns the part's ETag."""
+    start, end = (part - 1) * rows_per_part, part * rows_per_part
+    cursor = (
+        Card.get_pymongo_collection()
+        .find(
+            {"bulk_issuance_id": str(issuance.id), "seq": {"$gte": start, "$lt": end}},
+            {
+                "_id": 1,
+                "number_enc": 1,
+                "last_four": 1,
+                "initial_value": 1,
+                "currency": 1,
+                "expires_at": 1,
+                "recipient": 1,
+            },
         )
-        rows: list[list[str]] = []
-        async for doc in cursor:
-            rows.append(
-                card_row(doc, vault.decrypt(doc["number_enc"], str(doc["_id"])), issuance.mode)
-            )
-            if len(rows) >= ROWS_PER_WRITE:
-                await upload.write([encode_rows(rows)])
-                rows = []
-        await upload.write([encode_rows(rows)])
-        await upload.finish()
-        log.debug("streamed %s", key)
-    except BaseException:
-        await upload.abort()
-        raise
-    return key
+        .sort("seq", 1)
+        .batch_size(ROWS_PER_WRITE)
+    )
+    chunks = [encode_rows([header(issuance.mode)])] if part == 1 else []
+    rows: list[list[str]] = []
+    async for doc in cursor:
+        number = vault.decrypt(doc["number_enc"], str(doc["_id"]))
+        rows.append(card_row(doc, number, issuance.mode))
+        if len(rows) >= ROWS_PER_WRITE:
+            chunks.append(encode_rows(rows))
+            rows = []
+    chunks.append(encode_rows(rows))
+    body = b"".join(chunks)
+    etag = await store.upload_part(csv_key(issuance), issuance.csv_upload_id, part, body)
+    log.debug("issuance %s: CSV part %d (%d bytes) uploaded", issuance.id, part, len(body))
+    return etag

@@ -9,6 +9,10 @@ class BulkIssuance(Document):
     """One bulk request: its parameters, its progress, and (async) its task id.
 
     Progress (`issued_count`) is only ever raised with `$max`, so it never goes back.
+    A queued batch is a chain of short `advance` jobs; `step` numbers them, so a duplicate or
+    late job for an old step does nothing, and `current_job` lets the sweeper find a lost one.
+    Times the workers write with `$set` are epoch milliseconds (`*_ms`): nx-27017 turns a
+    `$set` datetime into a string, and the sweeper needs range queries on them.
     """
 
     merchant_id: str
@@ -28,7 +32,15 @@ class BulkIssuance(Document):
     expires_at: datetime
     recipients: list[dict[str, Any]] | None = None
     csv_key: str | None = None
+    csv_upload_id: str | None = None
+    csv_parts: dict[str, str] = {}  # part number -> ETag of the multipart CSV upload
     error: str | None = None
+    step: int = 0
+    current_job: str | None = None
+    heartbeat_ms: int = 0
+    recoveries: int = 0
+    callback_url: str | None = None
+    callback: dict[str, Any] | None = None  # status, attempts, lastError, deliveredAt
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -38,4 +50,5 @@ class BulkIssuance(Document):
         indexes = [
             IndexModel([("task_id", ASCENDING)], unique=True),
             IndexModel([("merchant_id", ASCENDING), ("program_id", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("heartbeat_ms", ASCENDING)]),
         ]

@@ -76,6 +76,8 @@ class IssuanceService:
             design_template=request.designTemplate,
             expires_at=request.expiresAt or now + timedelta(days=365),
             recipients=recipients,
+            callback_url=program.callback_url,
+            callback={"status": "pending", "attempts": 0} if program.callback_url else None,
             created_at=now,
             started_at=None if is_async else now,
         )
@@ -129,9 +131,11 @@ class IssuanceService:
             log.warning("could not queue %d notifications; left pending", len(card_ids))
 
     async def _accept(self, issuance: BulkIssuance) -> Accepted:
+        issuance.current_job = jobs.advance_job_id(str(issuance.id), 0)
+        issuance.heartbeat_ms = int(issuance.created_at.timestamp() * 1000)
         await issuance.insert()
         try:
-            await jobs.enqueue_chunk(self.res.redis, str(issuance.id), 0)
+            await jobs.enqueue_advance(self.res.redis, str(issuance.id), 0, issuance.current_job)
         except BaseException:
             await BulkIssuance.get_pymongo_collection().delete_one({"_id": issuance.id})
             raise

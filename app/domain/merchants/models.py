@@ -8,6 +8,7 @@ from pymongo import ASCENDING, IndexModel
 class Merchant(Document):
     name: str
     api_key_hash: str  # SHA-256 of the key: keys are random, so a fast hash is enough
+    webhook_secret_enc: bytes | None = None  # AES-GCM; signs callbacks to the merchant
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     class Settings:

@@ -1,9 +1,13 @@
 import hashlib
 import secrets
+from dataclasses import dataclass
 
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.merchants.models import Merchant
+from app.domain.webhooks.signing import new_secret
+from app.lib.card_numbers import CardVault
 
 
 def hash_api_key(api_key: str) -> str:
@@ -14,24 +18,37 @@ def new_api_key() -> str:
     return "gk_" + secrets.token_urlsafe(32)
 
 
-async def create_merchant(name: str, api_key: str | None = None) -> tuple[Merchant, str]:
-    """Creates a merchant; the key is returned once and only its hash is stored."""
+@dataclass(frozen=True)
+class NewMerchant:
+    merchant: Merchant
+    api_key: str  # shown once; only its hash is stored
+    webhook_secret: str  # signs our callbacks; stored encrypted so we can sign with it
+
+
+async def create_merchant(name: str, vault: CardVault, api_key: str | None = None) -> NewMerchant:
     key = api_key or new_api_key()
-    merchant = Merchant(name=name, api_key_hash=hash_api_key(key))
+    secret = new_secret()
+    merchant_id = ObjectId()
+    merchant = Merchant(
+        id=merchant_id,
+        name=name,
+        api_key_hash=hash_api_key(key),
+        webhook_secret_enc=vault.encrypt(secret, str(merchant_id)),
+    )
     await merchant.insert()
-    return merchant, key
+    return NewMerchant(merchant, key, secret)
 
 
-async def ensure_merchant(name: str, api_key: str) -> Merchant:
-    """The merchant owning `api_key`, created when absent (for the demo seed)."""
-    existing = await authenticate(api_key)
-    if existing:
-        return existing
-    try:
-        merchant, _ = await create_merchant(name, api_key)
-    except DuplicateKeyError:  # a concurrent seed won the race
-        merchant = await authenticate(api_key)
-    return merchant
+async def ensure_merchant(name: str, api_key: str, vault: CardVault) -> tuple[Merchant, str]:
+    """The merchant owning `api_key` and its webhook secret, created when absent (demo seed)."""
+    merchant = await authenticate(api_key)
+    if merchant is None:
+        try:
+            created = await create_merchant(name, vault, api_key)
+            return created.merchant, created.webhook_secret
+        except DuplicateKeyError:  # a concurrent seed won the race
+            merchant = await authenticate(api_key)
+    return merchant, vault.decrypt(merchant.webhook_secret_enc, str(merchant.id))
 
 
 async def authenticate(api_key: str) -> Merchant | None:

@@ -7,12 +7,14 @@ again on retry; the stable Message-ID / Idempotency-Key let the receiving side d
 """
 
 import logging
+from datetime import timedelta
 from email.message import EmailMessage
 
 from bson import ObjectId
 
 from app.domain.cards.models import Card
 from app.domain.notifications.channels import send_email, sms_provider
+from app.lib import jobs
 from app.lib.money import format_minor
 from app.lib.resources import Resources
 from app.lib.types import utcnow
@@ -85,3 +87,17 @@ async def record_failure(card_id: str, error: str, final: bool) -> None:
             }
         },
     )
+
+
+async def requeue_pending(res: Resources, older_than_seconds: int = 60, limit: int = 1000) -> int:
+    """Notifications still pending a while after their card was made (Redis was down when they
+    were to be queued, or Redis lost them): queue them again. The job id dedupes the rest."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    cursor = (
+        Card.get_pymongo_collection()
+        .find({"notification.status": "pending", "created_at": {"$lt": cutoff}}, {"_id": 1})
+        .limit(limit)
+    )
+    card_ids = [str(doc["_id"]) async for doc in cursor]
+    await jobs.enqueue_notifications(res.redis, card_ids)
+    return len(card_ids)

@@ -2,8 +2,9 @@ from litestar import Controller, Request, get
 from litestar.di import Provide
 
 from app.domain.issuance.dependencies import provide_issuance_service
-from app.domain.issuance.services import IssuanceService, progress
+from app.domain.issuance.services import IssuanceService
 from app.domain.tasks.schemas import TaskOut
+from app.domain.tasks.services import describe_task
 from app.lib.types import ObjectIdPath
 from app.urls import TASK
 
@@ -17,19 +18,4 @@ class TaskController(Controller):
         self, request: Request, taskId: ObjectIdPath, issuance: IssuanceService
     ) -> TaskOut:
         found = await issuance.get_by_task(request.user.merchant_id, taskId)
-        return TaskOut(
-            taskId=found.task_id,
-            bulkIssuanceId=str(found.id),
-            programId=found.program_id,
-            status=found.status,
-            mode=found.mode,
-            requestedCount=found.requested_count,
-            issuedCount=found.issued_count,
-            failedCount=found.failed_count,
-            progress=progress(found),
-            csvDownloadUrl=issuance.download_url(found),
-            error=found.error,
-            createdAt=found.created_at,
-            startedAt=found.started_at,
-            completedAt=found.completed_at,
-        )
+        return describe_task(found, issuance.download_url(found))

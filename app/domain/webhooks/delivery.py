@@ -1,0 +1,36 @@
+"""POSTing signed events to a merchant's callback URL; retries are the caller's (arq's)."""
+
+import json
+import uuid
+
+import httpx
+from bson import ObjectId
+
+from app.domain.merchants.models import Merchant
+from app.domain.webhooks import signing
+from app.lib.card_numbers import CardVault
+
+
+async def merchant_secret(vault: CardVault, merchant_id: str) -> str:
+    merchant = await Merchant.get(ObjectId(merchant_id))
+    if merchant is None or merchant.webhook_secret_enc is None:
+        raise LookupError(f"merchant {merchant_id} has no webhook secret")
+    return vault.decrypt(merchant.webhook_secret_enc, merchant_id)
+
+
+async def post_event(
+    url: str, secret: str, event_type: str, data: dict, event_id: str | None = None
+) -> None:
+    """Raises on a network error or a non-2xx answer, so the job retries."""
+    body = json.dumps(
+        {"id": event_id or str(uuid.uuid4()), "type": event_type, "data": data},
+        separators=(",", ":"),
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        signing.HEADER: signing.sign(secret, body),
+        "Giftcards-Event": event_type,
+    }
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(url, content=body, headers=headers)
+    response.raise_for_status()
