@@ -36,3 +36,7 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(items):
     """Tests marked run_last (the log audit) go to the end, whatever their file name."""
     items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
+
+
+from tests.fixtures.deployments import deployment  # noqa: F401, E402 - fixtures
+from tests.fixtures.webhooks import webhook_receiver  # noqa: F401, E402 - fixtures

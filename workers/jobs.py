@@ -27,22 +27,17 @@ def _retry_later(ctx: dict, exc: BaseException) -> Retry:
     return Retry(defer=backoff_seconds(ctx.get("job_try", 1), cap))
 
 
-async def advance_issuance(ctx: dict, issuance_id: str, step: int) -> None:
+async def advance_issuance(ctx: dict, issuance_id: str) -> None:
     res = _res(ctx)
-    # Stay inside arq's own timeout: a job that hits it is never retried.
-    budget = max(1, res.settings.job_timeout_seconds - 5)
+    timeout = res.settings.job_timeout_seconds
     try:
-        async with asyncio.timeout(budget):
-            await batch.advance(res, issuance_id, step)
+        # Stay inside arq's own timeout (a job that hits it is never retried; ours is), and
+        # hand off after 40% of it, so the step under way still fits in the budget.
+        async with asyncio.timeout(timeout * 0.8):
+            await batch.advance(res, issuance_id, ctx["job_id"], slice_seconds=timeout * 0.4)
     except Exception as exc:
         reason = describe(exc)
-        log.warning(
-            "bulk issuance %s step %d: %s (try %d)",
-            issuance_id,
-            step,
-            reason,
-            ctx.get("job_try", 1),
-        )
+        log.warning("bulk issuance %s: %s (try %d)", issuance_id, reason, ctx.get("job_try", 1))
         try:
             if ctx.get("job_try", 1) >= res.settings.job_max_tries:
                 await batch.fail(res, issuance_id, reason)

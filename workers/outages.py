@@ -18,12 +18,13 @@ def outage_name(exc: BaseException) -> str | None:
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return "object store" if status >= 500 or status == 0 else None
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return "a store (timed out)"
     return None
 
 
 def describe(exc: BaseException) -> str:
+    """What the task's `error` says: which store was down, or what else went wrong."""
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "step timed out: a store is slow or unreachable (TimeoutError)"
     name = outage_name(exc)
     what = f"{name} unreachable" if name else "unexpected error"
     return f"{what} ({type(exc).__name__})"

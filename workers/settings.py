@@ -48,4 +48,5 @@ class WorkerSettings:
     # SIGTERM: stop taking jobs and let running ones finish (a cancel would burn a try).
     job_completion_wait = _timeout
     max_jobs = 10
+    poll_delay = 0.1  # seconds between queue polls: the gap when a batch hands off to a new job
     keep_result = 3600

@@ -18,8 +18,8 @@ def advance_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
     return f"{base}:r{recovery}" if recovery else base
 
 
-async def enqueue_advance(redis: ArqRedis, issuance_id: str, step: int, job_id: str) -> None:
-    await redis.enqueue_job(ADVANCE_ISSUANCE, issuance_id, step, _job_id=job_id)
+async def enqueue_advance(redis: ArqRedis, issuance_id: str, job_id: str) -> None:
+    await redis.enqueue_job(ADVANCE_ISSUANCE, issuance_id, _job_id=job_id)
 
 
 async def enqueue_notifications(redis: ArqRedis, card_ids: list[str]) -> None:

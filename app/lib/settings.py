@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     idempotency_lock_seconds: int = 300
 
     batch_chunk_size: int = 5_000
-    csv_part_rows: int = 80_000  # >= 5 MiB per multipart part (S3's minimum) at ~85 B a row
+    # S3 refuses multipart parts under 5 MiB (but the last): a row is at least 82 bytes.
+    csv_part_rows: int = Field(default=80_000, ge=64_000)
     # arq's lock on a running job is the longest job timeout + 10 s: that is the recovery
     # delay after a worker dies, so every job stays short (one chunk, one CSV part).
     job_timeout_seconds: int = 30

@@ -66,7 +66,7 @@ async def test_mongo_outage_is_503_and_leaves_nothing_half_written(start_api, st
     mongo = start()
     env = {**stack_env, "MONGODB_URL": mongo.url, "MONGODB_DB": "outage"}
     api = start_api(env)
-    _, api_key = create_merchant_with_cli(env, "Outage", tmp_path)
+    _, api_key, _ = create_merchant_with_cli(env, "Outage", tmp_path)
     token = await token_for(api.base_url, api_key)
     async with httpx.AsyncClient(
         base_url=api.base_url, timeout=60, headers={"Authorization": f"Bearer {token}"}

@@ -1,11 +1,14 @@
-"""The queued path: a batch is a chain of short `advance` jobs, one step each.
+"""The queued path: a batch is a chain of short `advance` jobs, each running a few steps.
 
 A step is one chunk of cards (`issued_count` → `+ batch_chunk_size`), then one part of the
 multipart CSV, then completion. All state is in the issuance document, so any worker can run
 any step, and running a step twice is harmless: cards are unique on `(bulk_issuance_id, seq)`,
-a CSV part re-uploaded under its number replaces itself. A step ends by moving `step` forward
-with a conditional update and queuing the next job; a job whose step is no longer current
-(a late duplicate, a retried job that already ran) does nothing.
+a CSV part re-uploaded under its number replaces itself.
+
+The task names the job that owns it (`current_job`). A job works only while it is the owner:
+arq retrying a crashed job (same id) resumes where the state says; a stale duplicate, or a job
+the sweeper replaced, does nothing. After a time slice the owner hands the task to a fresh
+job, so no job comes near its timeout and arq's lock (the recovery delay) stays short.
 """
 
 import logging
@@ -35,24 +38,38 @@ def collection():
     return BulkIssuance.get_pymongo_collection()
 
 
-async def advance(res: Resources, issuance_id: str, step: int) -> None:
-    issuance = await BulkIssuance.get(ObjectId(issuance_id))
-    if issuance is None or issuance.status in DONE or issuance.step != step:
+async def advance(res: Resources, issuance_id: str, job_id: str, slice_seconds: float) -> None:
+    """Runs steps for up to `slice_seconds`, then hands the task to a fresh job."""
+    issuance = await _owned(issuance_id, job_id)
+    if issuance is None:
         return
     await collection().update_one(
         {"_id": issuance.id, "status": "pending"},
         {"$set": {"status": "running", "started_at": utcnow()}},
     )
-    await _beat(issuance)
-    settings = res.settings
-    if issuance.issued_count < issuance.requested_count:
-        await _issue_chunk(res, issuance)
-    elif len(issuance.csv_parts) < csv_export.part_count(issuance, settings.csv_part_rows):
-        await _export_part(res, issuance)
-    else:
-        await _complete(res, issuance)
-        return
-    await _next_step(res, issuance)
+    deadline = time.monotonic() + slice_seconds
+    while True:
+        await _beat(issuance)
+        if issuance.issued_count < issuance.requested_count:
+            await _issue_chunk(res, issuance)
+        elif len(issuance.csv_parts) < csv_export.part_count(issuance, res.settings.csv_part_rows):
+            await _export_part(res, issuance)
+        else:
+            await _complete(res, issuance)
+            return
+        issuance = await _owned(issuance_id, job_id)
+        if issuance is None:
+            return
+        if time.monotonic() >= deadline:
+            await _hand_off(res, issuance, job_id)
+            return
+
+
+async def _owned(issuance_id: str, job_id: str) -> BulkIssuance | None:
+    issuance = await BulkIssuance.get(ObjectId(issuance_id))
+    if issuance is None or issuance.status in DONE or issuance.current_job != job_id:
+        return None
+    return issuance
 
 
 async def _beat(issuance: BulkIssuance) -> None:
@@ -135,15 +152,16 @@ async def _complete(res: Resources, issuance: BulkIssuance) -> None:
         await jobs.enqueue_callback_if_wanted(res.redis, issuance)
 
 
-async def _next_step(res: Resources, issuance: BulkIssuance) -> None:
+async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
+    """Names the next job as owner (only if we still own it), then queues it."""
     step = issuance.step + 1
-    job_id = jobs.advance_job_id(str(issuance.id), step)
+    next_job = jobs.advance_job_id(str(issuance.id), step)
     moved = await collection().update_one(
-        {"_id": issuance.id, "step": issuance.step},
-        {"$set": {"step": step, "current_job": job_id, "heartbeat_ms": now_ms()}},
+        {"_id": issuance.id, "current_job": job_id},
+        {"$set": {"step": step, "current_job": next_job, "heartbeat_ms": now_ms()}},
     )
     if moved.modified_count:
-        await jobs.enqueue_advance(res.redis, str(issuance.id), step, job_id)
+        await jobs.enqueue_advance(res.redis, str(issuance.id), next_job)
 
 
 async def fail(res: Resources, issuance_id: str, reason: str) -> None:

@@ -61,12 +61,12 @@ async def _requeue(res: Resources, task: dict) -> int:
     recovery = task["recoveries"] + 1
     job_id = jobs.advance_job_id(issuance_id, task["step"], recovery)
     claimed = await BulkIssuance.get_pymongo_collection().update_one(
-        {"_id": task["_id"], "step": task["step"], "recoveries": task["recoveries"]},
+        {"_id": task["_id"], "current_job": task.get("current_job")},
         {"$set": {"current_job": job_id, "recoveries": recovery, "heartbeat_ms": batch.now_ms()}},
     )
     if not claimed.modified_count:  # another sweeper or the chain itself moved it
         return 0
-    await jobs.enqueue_advance(res.redis, issuance_id, task["step"], job_id)
+    await jobs.enqueue_advance(res.redis, issuance_id, job_id)
     log.warning(
         "bulk issuance %s: step %d re-queued (recovery %d)", issuance_id, task["step"], recovery
     )

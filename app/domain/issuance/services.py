@@ -135,7 +135,7 @@ class IssuanceService:
         issuance.heartbeat_ms = int(issuance.created_at.timestamp() * 1000)
         await issuance.insert()
         try:
-            await jobs.enqueue_advance(self.res.redis, str(issuance.id), 0, issuance.current_job)
+            await jobs.enqueue_advance(self.res.redis, str(issuance.id), issuance.current_job)
         except BaseException:
             await BulkIssuance.get_pymongo_collection().delete_one({"_id": issuance.id})
             raise

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Benchmark of the issuance paths (not a test): ``./scripts/bench [--quick] [--skip-1m]``.
+
+Starts a throwaway stack on free ports in a temp dir (nx-27017, redis-server, SeaweedFS S3, one
+API, one arq worker; nothing listens on SMTP_PORT: count mode sends no mail), creates a merchant
+with the CLI and a program over HTTP, then prints one line per figure (``name: value unit``)
+and the ratios, all from this one run; progress goes to stderr. Every process it started is
+stopped at the end (finally + atexit in stack.py), also on Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import itertools
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import stack  # scripts/stack.py: this file's directory is on sys.path
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+
+ROOT, HOST, BUCKET = stack.ROOT, "127.0.0.1", "bench-exports"
+INSERT_BATCH = 5_000  # like the worker's chunks (BATCH_CHUNK_SIZE)
+WORKER_IDS = itertools.count(1)
+WORKER_READY = "Starting worker for"  # arq logs it once connected to Redis
+CARD_INDEXES = [  # the two unique indexes of `cards` (app/domain/cards/models.py)
+    IndexModel([("bulk_issuance_id", ASCENDING), ("seq", ASCENDING)], unique=True),
+    IndexModel([("number_hash", ASCENDING)], unique=True),
+]
+
+
+class BenchError(RuntimeError):
+    """A figure could not be measured (reported; the other figures still run)."""
+
+
+def say(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+def out(name: str, value: str, how: str = "") -> None:
+    """One figure: ``name: value unit  (how it was measured)``."""
+    print(f"{name}: {value}" + (f"  ({how})" if how else ""), flush=True)
+
+
+def target(value: float, op: str, limit: float) -> str:
+    ok = value >= limit if op == ">=" else value <= limit
+    return f"target {op} {limit:g}: {'ok' if ok else 'MISSED'}"
+
+
+def label(n: int) -> str:
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if n % size == 0:
+            return f"{n // size}{suffix}"
+    return str(n)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+def start_services(tmp: Path) -> dict[str, str]:
+    """Mongo, Redis, S3 on free ports; returns the app's env (settings) pointing at them."""
+    say("starting nx-27017, redis-server, weed mini")
+
+    def files(name: str) -> dict:
+        run = tmp / "run" / f"{name}.pid"
+        return {"data_dir": tmp / name, "log_path": tmp / f"{name}.log", "pid_path": run}
+
+    mongo = stack.start_mongo(port=stack.free_port(HOST), **files("mongo"))
+    redis = stack.start_redis(port=stack.free_port(HOST), persist=False, **files("redis"))
+    key, secret = "bench-" + secrets.token_hex(4), secrets.token_urlsafe(30)
+    port = stack.free_port_pair(HOST)  # weed wants port + 10000 free too
+    s3 = stack.start_s3(port=port, access_key=key, secret_key=secret, bucket=BUCKET, **files("s3"))
+    return isolated_env(
+        {
+            "API_HOST": HOST,
+            "LOG_LEVEL": "WARNING",
+            "MONGODB_URL": mongo.url,
+            "MONGODB_DB": f"bench_{secrets.token_hex(4)}",
+            "REDIS_URL": redis.url,
+            "S3_ENDPOINT_URL": s3.url,
+            "S3_BUCKET": BUCKET,
+            "S3_ACCESS_KEY": key,
+            "S3_SECRET_KEY": secret,
+            "SMTP_HOST": HOST,
+            "SMTP_PORT": str(stack.free_port(HOST)),  # nothing listens: count mode sends no mail
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "CARD_HASH_KEY": secrets.token_urlsafe(32),
+            "CARD_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "DEMO_API_KEY": "demo_" + secrets.token_hex(12),
+        }
+    )
+
+
+def isolated_env(settings: dict[str, str]) -> dict[str, str]:
+    """Like tests/fixtures/processes.py: no app setting inherited from the shell."""
+    names = re.findall(r"^    (\w+): ", (ROOT / "app/lib/settings.py").read_text(), re.M)
+    blocked = {n.upper() for n in names} | set(stack.parse_env_file(ROOT / ".env.example"))
+    env = {k: v for k, v in os.environ.items() if k not in blocked}
+    pythonpath = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return {**env, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1", **settings}
+
+
+def start_app(name: str, argv: list[str], env: dict, tmp: Path, ready, what: str):
+    """An API or worker subprocess, its cwd a fresh dir (so no .env is read)."""
+    (tmp / name).mkdir()
+    log = tmp / name / f"{name}.log"
+    proc = stack.ManagedProcess(name, argv, log_path=log, env=env, cwd=tmp / name)
+    proc.start().wait_ready(lambda: ready(proc), 90, what)
+    return proc
+
+
+def start_worker(env: dict, tmp: Path) -> stack.ManagedProcess:
+    name = f"worker{next(WORKER_IDS)}"
+    say(f"starting {name}")
+    ready = lambda p: WORKER_READY in p.log_path.read_text(errors="replace")  # noqa: E731
+    return start_app(name, stack.worker_argv(), env, tmp, ready, repr(WORKER_READY))
+
+
+def vm_hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise BenchError(f"no VmHWM in /proc/{pid}/status")
+
+
+# --------------------------------------------------------------------------- raw baselines
+
+
+def card_docs(bulk_id: str, start: int, n: int) -> list[dict]:
+    """Documents shaped like the worker's cards (app/domain/issuance/generation.py)."""
+    now = datetime.now(UTC)
+    fixed = {"merchant_id": "6" * 24, "program_id": "7" * 24, "bulk_issuance_id": bulk_id}
+    return [
+        {
+            **fixed,
+            "seq": seq,
+            "number_hash": secrets.token_hex(32),
+            "number_enc": os.urandom(28),
+            "last_four": f"{seq % 10_000:04d}",
+            "initial_value": 1000,
+            "balance": 1000,
+            "currency": "USD",
+            "status": "active",
+            "is_physical": False,
+            "design_template": None,
+            "expires_at": now + timedelta(days=365),
+            "recipient": None,
+            "notification": None,
+            "created_at": now,
+        }
+        for seq in range(start, start + n)
+    ]
+
+
+async def raw_inserts(db, n: int, size: int) -> list[float]:
+    """Seconds of each insert_many(ordered=False) of ``size`` docs (``n`` in all) into a fresh
+    collection with the cards' unique indexes; documents are built outside the timing."""
+    coll = db[f"bench_raw_{secrets.token_hex(4)}"]
+    await coll.create_indexes(CARD_INDEXES)
+    bulk_id, times = secrets.token_hex(12), []
+    try:
+        for start in range(0, n, size):
+            docs = card_docs(bulk_id, start, min(size, n - start))
+            t0 = time.perf_counter()
+            await coll.insert_many(docs, ordered=False)
+            times.append(time.perf_counter() - t0)
+    finally:
+        await coll.drop()
+    return times
+
+
+# --------------------------------------------------------------------------- the API
+
+
+@dataclass
+class Ctx:
+    args: argparse.Namespace
+    env: dict[str, str]
+    tmp: Path
+    http: httpx.AsyncClient  # carries the bearer token
+    db: object
+    program_url: str  # /v2/giftcards/programs/{id}
+    worker: stack.ManagedProcess
+    completed_task: str | None = None
+
+    @property
+    def bulk(self) -> str:
+        return f"{self.program_url}/cards/bulk"
+
+
+async def api(http: httpx.AsyncClient, method: str, path: str, expect: int, **kw) -> dict:
+    """One API call; any other status than ``expect`` is a BenchError."""
+    r = await http.request(method, path, **kw)
+    if r.status_code != expect:
+        raise BenchError(f"{method} {path}: {r.status_code} {r.text[:200]}")
+    return r.json()
+
+
+async def run_batch(ctx: Ctx, count: int) -> tuple[dict, float]:
+    """POST a queued batch, poll its task every 0.2 s until completed: (task, seconds)."""
+    t0 = time.perf_counter()
+    body = {"initialValue": "10.00", "count": count}
+    task_id = (await api(ctx.http, "POST", ctx.bulk, 202, json=body))["taskId"]
+    deadline = t0 + 120 + count / 200
+    seen, last, changed, said = [], None, t0, 0.0
+    while True:
+        task = await api(ctx.http, "GET", f"/v2/giftcards/tasks/{task_id}", 200)
+        now = time.perf_counter()
+        if task.get("status") == "completed":
+            return task, now - t0
+        state = (task.get("status"), task.get("issuedCount"))
+        if state != last:
+            if last is None or state[0] != last[0] or now - said > 10:  # not every chunk
+                seen.append(f"{state[0]}@{state[1]}")
+                say(f"task {task_id}: {state[0]}, {state[1]} issued")
+                said = now
+            last, changed = state, now
+        stuck = now - changed > (60 if state[0] == "pending" else 300)
+        if state[0] == "failed" or stuck or now > deadline or not ctx.worker.alive():
+            log = " | ".join(stack.tail(ctx.worker.log_path, 4).splitlines())
+            raise BenchError(
+                f"task {task_id} not completed after {now - t0:.0f} s; seen {' -> '.join(seen)}; "
+                f"error={task.get('error')!r}; worker alive={ctx.worker.alive()}, log tail: {log}"
+            )
+        await asyncio.sleep(0.2)
+
+
+async def csv_rows(url: str) -> int:
+    async with httpx.AsyncClient(timeout=120) as plain, plain.stream("GET", url) as resp:
+        resp.raise_for_status()
+        lines = 0
+        async for chunk in resp.aiter_bytes():
+            lines += chunk.count(b"\n")
+    return lines - 1  # the header
+
+
+async def timed(n: int, call, warmup: int = 10) -> list[float]:
+    times = []
+    for i in range(warmup + n):
+        t0 = time.perf_counter()
+        await call()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+async def rps(http: httpx.AsyncClient, path: str, seconds: float, clients: int = 50):
+    """(200 responses per second, errors) of ``clients`` loops sharing one client."""
+    counts = {"ok": 0, "err": 0}
+    stop_at = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        while time.perf_counter() < stop_at:
+            try:
+                ok = (await http.get(path)).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            counts["ok" if ok else "err"] += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    return counts["ok"] / (time.perf_counter() - t0), counts["err"]
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+async def fig_async(ctx: Ctx) -> None:
+    """1. A queued batch end to end vs raw insert_many of as many documents."""
+    n = ctx.args.count_async
+    name = label(n)
+    say(f"raw insert_many of {n} docs, then a queued batch of {n}")
+    raw = n / sum(await raw_inserts(ctx.db, n, INSERT_BATCH))
+    how = f"AsyncMongoClient insert_many(ordered=False) by {INSERT_BATCH}, 2 unique indexes"
+    out(f"raw_insert_{name}", f"{raw:,.0f} docs/s", how)
+    task, seconds = await run_batch(ctx, n)
+    ctx.completed_task = task["taskId"]
+    rows = await csv_rows(task["csvDownloadUrl"])  # not timed
+    how = f"POST -> task completed incl. CSV in {seconds:.1f} s; CSV rows: {rows}"
+    out(f"async_{name}", f"{n / seconds:,.0f} cards/s", how + ("" if rows == n else " MISMATCH"))
+    ratio = n / seconds / raw
+    out(f"async_{name}/raw_insert_{name}", f"{ratio:.2f}", target(ratio, ">=", 0.7))
+
+
+async def fig_inline(ctx: Ctx) -> None:
+    """2. An inline batch of 50 vs a raw insert of 50 plus a no-op authenticated GET."""
+    n, body = ctx.args.requests, {"initialValue": "5.00", "count": 50}
+    say(f"{n} inline batches of 50, raw inserts of 50, no-op GETs (after 10 warm-ups each)")
+    inline_t = await timed(n, lambda: api(ctx.http, "POST", ctx.bulk, 201, json=body))
+    raw_t = (await raw_inserts(ctx.db, 50 * (n + 10), 50))[10:]
+    noop_t = await timed(n, lambda: api(ctx.http, "GET", ctx.program_url, 200))
+    p99 = statistics.quantiles(inline_t, n=100, method="inclusive")[98]
+    inline_med, raw_med, noop_med = (statistics.median(t) for t in (inline_t, raw_t, noop_t))
+    how = f"{n} sequential POSTs, each 201 with 50 cards + CSV"
+    out("inline_50", f"median {ms(inline_med)}, p99 {ms(p99)}", how)
+    out("raw_insert_50", f"median {ms(raw_med)}", f"{n} insert_many of 50, same indexes")
+    out("noop_get", f"median {ms(noop_med)}", "authenticated GET /v2/giftcards/programs/{id}")
+    ratio = inline_med / (raw_med + noop_med)
+    out("inline_50/(raw_insert_50+noop_get)", f"{ratio:.2f}", target(ratio, "<=", 2))
+
+
+async def fig_rss(ctx: Ctx) -> None:
+    """3. The worker's peak RSS per batch size, each batch on a fresh worker."""
+    peaks: dict[int, float] = {}
+    for count in ctx.args.rss_sizes:
+        ctx.worker.stop()
+        ctx.worker = start_worker(ctx.env, ctx.tmp)
+        try:
+            say(f"queued batch of {count} on a fresh worker (pid {ctx.worker.pid})")
+            task, seconds = await run_batch(ctx, count)
+            peaks[count] = vm_hwm_mib(ctx.worker.pid)  # the worker is still alive
+        except BenchError as exc:
+            out(f"worker_peak_rss_{label(count)}", "FAILED", str(exc))
+            continue
+        ctx.completed_task = ctx.completed_task or task["taskId"]
+        how = f"VmHWM of a fresh worker after the batch, {seconds:.0f} s end to end"
+        out(f"worker_peak_rss_{label(count)}", f"{peaks[count]:.0f} MiB", how)
+        if count == 1_000_000:
+            out("async_1M", f"{count / seconds:,.0f} cards/s", "POST -> completed incl. CSV")
+    if 100_000 in peaks and 1_000_000 in peaks:
+        ratio, big = peaks[1_000_000] / peaks[100_000], peaks[1_000_000]
+        how = f"{target(ratio, '<=', 1.25)}; 1M under 300 MiB: {'ok' if big < 300 else 'MISSED'}"
+        out("worker_peak_rss_1M/worker_peak_rss_100k", f"{ratio:.2f}", how)
+    elif not ctx.args.quick:
+        out("worker_peak_rss_1M/worker_peak_rss_100k", "n/a", "no 1M batch: --skip-1m")
+
+
+async def fig_poll(ctx: Ctx) -> None:
+    """4. Task polls vs GET /health, 50 concurrent clients each."""
+    if ctx.completed_task is None:
+        raise BenchError("no completed task to poll")
+    secs = ctx.args.seconds
+    say(f"50 concurrent clients for {secs:g} s on /health, then on the task poll")
+    await rps(ctx.http, "/health", 1)  # warm-up: opens the 50 connections
+    health, health_err = await rps(ctx.http, "/health", secs)
+    poll, poll_err = await rps(ctx.http, f"/v2/giftcards/tasks/{ctx.completed_task}", secs)
+    out("health_rps", f"{health:,.0f} req/s", f"GET /health, {secs:g} s, {health_err} errors")
+    how = f"GET /v2/giftcards/tasks/{{id}} (completed), {secs:g} s, {poll_err} errors"
+    out("poll_rps", f"{poll:,.0f} req/s", how)
+    how = f"{target(poll / health, '>=', 0.5)}; load generator: one httpx.AsyncClient, 50 "
+    how += "keep-alive HTTP/1.1 connections, on the same 2 cores as the API: it takes CPU from it"
+    out("poll_rps/health_rps", f"{poll / health:.2f}", how)
+
+
+async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # asyncio.run already turns SIGINT into this
+        asyncio.get_running_loop().add_signal_handler(sig, asyncio.current_task().cancel)
+    port = stack.free_port(HOST)
+    base = f"http://{HOST}:{port}"
+    say("starting the API")
+    argv = [*stack.api_argv(HOST, port), "--app-dir", str(ROOT)]
+    healthy = lambda _: stack.http_get_status(f"{base}/health") == 200  # noqa: E731
+    start_app("api", argv, {**env, "API_PORT": str(port)}, tmp, healthy, "GET /health == 200")
+    worker = start_worker(env, tmp)
+    cli = [sys.executable, "-m", "app.cli", "merchant", "create", "Bench Stores"]
+    created = subprocess.run(
+        cli, env=env, cwd=tmp / "api", capture_output=True, text=True, timeout=120, check=True
+    )
+    api_key = re.search(r"api key:\s+(\S+)", created.stdout).group(1)
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+    mongo = AsyncMongoClient(env["MONGODB_URL"], serverSelectionTimeoutMS=5000)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+            token = await api(http, "POST", "/v2/token", 200, json={"apiKey": api_key})
+            http.headers["Authorization"] = f"Bearer {token['accessToken']}"
+            body = {"name": "Bench", "currency": "USD"}
+            program = await api(http, "POST", "/v2/giftcards/programs", 201, json=body)
+            url = f"/v2/giftcards/programs/{program['id']}"
+            ctx = Ctx(args, env, tmp, http, mongo[env["MONGODB_DB"]], url, worker)
+            for figure, name in (
+                (fig_async, f"async_{label(args.count_async)}"),
+                (fig_inline, "inline_50"),
+                (fig_rss, "worker_peak_rss"),
+                (fig_poll, "poll_rps"),
+            ):
+                try:
+                    await figure(ctx)
+                except (BenchError, httpx.HTTPError) as exc:
+                    out(name, "FAILED", f"{type(exc).__name__}: {exc}")
+    finally:
+        await mongo.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count-async", type=int, help="queued batch size (100000)")
+    parser.add_argument("--skip-1m", action="store_true", help="no 1,000,000-card batch")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    args = parser.parse_args()
+    args.count_async = args.count_async or (5_000 if args.quick else 100_000)
+    args.requests, args.seconds = (20, 2.0) if args.quick else (200, 5.0)
+    big = [] if args.skip_1m else [1_000_000]
+    args.rss_sizes = [args.count_async] if args.quick else [100_000, *big]
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # like Ctrl-C: finally blocks run
+        signal.signal(sig, signal.default_int_handler)
+
+    git = ["git", "-C", str(ROOT)]
+    rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "app", "workers"], capture_output=True)
+    print(
+        f"# giftcards bench {datetime.now(UTC):%Y-%m-%d %H:%M}Z on nproc={os.cpu_count()}, "
+        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}; git "
+        f"{rev.stdout.strip()}{' + uncommitted app/ workers/ changes' if dirty.stdout else ''}\n"
+        "# every figure below comes from this one run: nx-27017, redis-server, SeaweedFS on free"
+        " ports, 1 API (uvicorn, 1 process), 1 arq worker, LOG_LEVEL=WARNING",
+        flush=True,
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="giftcards-bench-"))
+    code = 1
+    try:
+        asyncio.run(bench(args, start_services(tmp), tmp))
+        code = 0
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except (stack.StackError, BenchError, httpx.HTTPError, subprocess.CalledProcessError) as exc:
+        print(f"ERROR: {exc}\nlogs kept in {tmp}", file=sys.stderr)
+    finally:
+        stack.stop_all()
+        if code != 1:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

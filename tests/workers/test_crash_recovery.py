@@ -1,0 +1,103 @@
+"""Workers die (SIGKILL) or are stopped (SIGTERM) mid-batch: the batch still ends exact."""
+
+import time
+
+from tests.fixtures.waiting import wait_until
+from tests.workers.batch_checks import assert_exact_batch
+
+JOB_TIMEOUT = 5  # arq's lock after a crash: JOB_TIMEOUT + 10 s
+FAST = {
+    "JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT),
+    "BATCH_CHUNK_SIZE": "500",
+    "JOB_RETRY_MAX_DELAY_SECONDS": "2",
+}
+
+
+async def _task(tenant, task_id):
+    return (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
+
+
+async def test_sigkill_mid_batch_recovers_exactly(deployment, new_tenant, db):
+    d = deployment(**FAST)
+    api = d.api()
+    doomed = [d.worker(), d.worker()]
+    tenant = await new_tenant("Crash", base_url=api.base_url)
+    program = await tenant.create_program(name="Crash")
+    n = 20_000
+    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+
+    async def under_way():
+        task = await _task(tenant, task_id)
+        return task if 2_000 <= task["issuedCount"] < n else None
+
+    await wait_until(under_way, timeout=60, interval=0.01, message="batch under way")
+    for worker in doomed:
+        worker.kill()
+    killed_at = time.monotonic()
+    at_kill = (await _task(tenant, task_id))["issuedCount"]
+    assert at_kill < n
+    d.worker()  # a fresh worker takes over once the dead one's lock expires
+
+    async def moved_on():
+        task = await _task(tenant, task_id)
+        return task["issuedCount"] > at_kill or task["status"] == "completed"
+
+    await wait_until(moved_on, timeout=90, interval=0.1, message="progress after the crash")
+    recovery = time.monotonic() - killed_at
+    print(f"\nrecovery delay after SIGKILL: {recovery:.1f}s (lock {JOB_TIMEOUT + 10}s)")
+    assert recovery <= JOB_TIMEOUT + 10 + 10
+    task = await tenant.wait_task(task_id, timeout=180)
+    assert task["progress"] >= at_kill / n
+    await assert_exact_batch(tenant, db, task)
+
+
+async def test_sigterm_finishes_the_running_step_and_burns_no_try(deployment, new_tenant, db):
+    d = deployment(**{**FAST, "BATCH_CHUNK_SIZE": "2000"})
+    api = d.api()
+    first = d.worker()
+    tenant = await new_tenant("Graceful", base_url=api.base_url)
+    program = await tenant.create_program(name="Graceful")
+    n = 30_000
+    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+    await wait_until(lambda: _task(tenant, task_id), timeout=30)
+
+    async def running():
+        task = await _task(tenant, task_id)
+        return 0 < task["issuedCount"] < n
+
+    await wait_until(running, timeout=60, interval=0.01, message="batch under way")
+    first.stop(timeout=JOB_TIMEOUT + 10)
+    assert first.returncode() is not None
+    assert "cancelled, will be run again" not in first.log_text()
+    second = d.worker()
+    task = await tenant.wait_task(task_id, timeout=180)
+    await assert_exact_batch(tenant, db, task)
+    assert " try=" not in first.log_text() + second.log_text()
+
+
+async def test_two_apis_three_workers_several_batches(deployment, new_tenant, db):
+    d = deployment(BATCH_CHUNK_SIZE="1000")
+    apis = [d.api(), d.api()]
+    for _ in range(3):
+        d.worker()
+    tenants = [await new_tenant(f"Scale {i}", base_url=apis[i % 2].base_url) for i in range(2)]
+    programs = [await t.create_program(name="Scale") for t in tenants]
+    task_ids = []
+    for i in range(6):
+        tenant, program = tenants[i % 2], programs[i % 2]
+        response = await tenant.bulk(program["id"], {"initialValue": 2, "count": 3_000 + i})
+        assert response.status_code == 202
+        task_ids.append((tenant, response.json()["taskId"]))
+    inline = [
+        await tenants[i % 2].bulk(programs[i % 2]["id"], {"initialValue": 1, "count": 50})
+        for i in range(4)
+    ]
+    assert all(r.status_code == 201 for r in inline)
+    all_numbers = [c["cardNumber"] for r in inline for c in r.json()["cards"]]
+    for tenant, task_id in task_ids:
+        task = await tenant.wait_task(task_id, timeout=180)
+        rows = await assert_exact_batch(tenant, db, task)
+        all_numbers += [row["cardNumber"] for row in rows]
+    assert len(all_numbers) == len(set(all_numbers)) == 4 * 50 + sum(3_000 + i for i in range(6))
+    worked = [w for w in d.workers if "advance_issuance" in w.log_text()]
+    assert len(worked) >= 2, "the batches were not spread over the workers"
