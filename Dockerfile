@@ -1,4 +1,4 @@
-# The API image; the worker runs the same image with `arq workers.settings.WorkerSettings`.
+# The API image; the worker runs the same image with `python -m workers`.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -37,6 +37,9 @@ ROOT, HOST, BUCKET = stack.ROOT, "127.0.0.1", "bench-exports"
 INSERT_BATCH = 5_000  # like the worker's chunks (BATCH_CHUNK_SIZE)
 WORKER_IDS = itertools.count(1)
 WORKER_READY = "Starting worker for"  # arq logs it once connected to Redis
+CARD = {"merchant_id": "6" * 24, "program_id": "7" * 24, "initial_value": 1000, "balance": 1000}
+CARD |= {"currency": "USD", "status": "active", "is_physical": False, "design_template": None}
+CARD |= {"recipient": None, "notification": None}  # + the per-card fields in card_docs()
 CARD_INDEXES = [  # the two unique indexes of `cards` (app/domain/cards/models.py)
     IndexModel([("bulk_issuance_id", ASCENDING), ("seq", ASCENDING)], unique=True),
     IndexModel([("number_hash", ASCENDING)], unique=True),
@@ -147,24 +150,15 @@ def vm_hwm_mib(pid: int) -> float:
 def card_docs(bulk_id: str, start: int, n: int) -> list[dict]:
     """Documents shaped like the worker's cards (app/domain/issuance/generation.py)."""
     now = datetime.now(UTC)
-    fixed = {"merchant_id": "6" * 24, "program_id": "7" * 24, "bulk_issuance_id": bulk_id}
+    fixed = {**CARD, "bulk_issuance_id": bulk_id, "created_at": now}
+    fixed["expires_at"] = now + timedelta(days=365)
     return [
         {
             **fixed,
             "seq": seq,
-            "number_hash": secrets.token_hex(32),
-            "number_enc": os.urandom(28),
+            "number_hash": secrets.token_hex(32),  # like an HMAC-SHA256 hex digest
+            "number_enc": os.urandom(28),  # stands in for the encrypted number
             "last_four": f"{seq % 10_000:04d}",
-            "initial_value": 1000,
-            "balance": 1000,
-            "currency": "USD",
-            "status": "active",
-            "is_physical": False,
-            "design_template": None,
-            "expires_at": now + timedelta(days=365),
-            "recipient": None,
-            "notification": None,
-            "created_at": now,
         }
         for seq in range(start, start + n)
     ]

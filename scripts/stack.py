@@ -959,7 +959,7 @@ def run_seed(config: Mapping[str, str], env: Mapping[str, str]) -> str:
 
 
 def worker_argv() -> list[str]:
-    return [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
+    return [sys.executable, "-m", "workers"]
 
 
 def api_argv(host: str, port: int) -> list[str]:
@@ -1120,7 +1120,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     for pid_path in sorted(run_dir.glob("*.pid")):
         name = pid_path.stem
         pid = read_pid(pid_path)
-        expected = "arq" if name.startswith("worker") else _EXPECTED.get(name, "")
+        expected = "workers" if name.startswith("worker") else _EXPECTED.get(name, "")
         if pid is None or not pid_alive(pid):
             pid_path.unlink(missing_ok=True)
             continue

@@ -1,4 +1,4 @@
-"""arq's WorkerSettings: `arq workers.settings.WorkerSettings`."""
+"""arq's WorkerSettings, run by `python -m workers` (or `arq workers.settings.WorkerSettings`)."""
 
 from arq import cron, func
 from arq.connections import RedisSettings

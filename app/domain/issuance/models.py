@@ -36,6 +36,7 @@ class BulkIssuance(Document):
     csv_parts: dict[str, str] = {}  # part number -> ETag of the multipart CSV upload
     error: str | None = None
     step: int = 0
+    queue: str = "arq:queue"  # the arq queue of the deployment that accepted it
     current_job: str | None = None
     heartbeat_ms: int = 0
     recoveries: int = 0

@@ -28,6 +28,7 @@ async def recover_stale_tasks(res: Resources, limit: int = 200) -> int:
         .find(
             {
                 "is_async": True,
+                "queue": res.settings.queue_name,
                 "status": {"$in": ["pending", "running"]},
                 "heartbeat_ms": {"$lt": stale_before},
             },

@@ -132,6 +132,8 @@ class IssuanceService:
 
     async def _accept(self, issuance: BulkIssuance) -> Accepted:
         issuance.current_job = jobs.advance_job_id(str(issuance.id), 0)
+        issuance.queue = self.res.settings.queue_name
+        issuance.queue = self.res.settings.queue_name
         issuance.heartbeat_ms = int(issuance.created_at.timestamp() * 1000)
         await issuance.insert()
         try:

@@ -1,0 +1,147 @@
+"""A store goes away during a queued batch: the batch retries with backoff and then completes
+exactly, or ends `failed` saying what was down. Each test runs a private store it can stop."""
+
+from pymongo import MongoClient
+
+from tests.fixtures._stack import stack
+from tests.fixtures.processes import unreachable_url
+from tests.fixtures.waiting import wait_until
+from tests.workers.batch_checks import assert_exact_batch
+
+FAST = {"BATCH_CHUNK_SIZE": "500", "JOB_TIMEOUT_SECONDS": "10", "JOB_RETRY_MAX_DELAY_SECONDS": "2"}
+
+
+async def _under_way(tenant, task_id: str, n: int) -> None:
+    async def check():
+        task = (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
+        return 1_000 <= task["issuedCount"] < n
+
+    await wait_until(check, timeout=60, interval=0.01, message="batch under way")
+
+
+async def test_mongo_outage_mid_batch(deployment, new_tenant, tmp_path):
+    port = stack.free_port()
+
+    def start_mongo():
+        return stack.start_mongo(
+            port=port,
+            data_dir=tmp_path / "data",
+            host="127.0.0.1",
+            log_path=tmp_path / "mongo.log",
+            pid_path=tmp_path / "mongo.pid",
+        )
+
+    mongo = start_mongo()
+    env = {**FAST, "MONGODB_URL": mongo.url, "MONGODB_DB": "outage_batch"}
+    d = deployment(**env)
+    api, worker = d.api(), d.worker()
+    tenant = await new_tenant("Mongo outage", base_url=api.base_url, env=env)
+    program = await tenant.create_program(name="M")
+    n = 15_000
+    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+    await _under_way(tenant, task_id, n)
+    mongo.stop()
+    await wait_until(
+        lambda: "database unreachable" in worker.log_text(),
+        timeout=60,
+        message="the worker saw the outage",
+    )
+    mongo = start_mongo()
+    task = await tenant.wait_task(task_id, timeout=180)
+    with MongoClient(mongo.url) as client:
+        await assert_exact_batch(tenant, client["outage_batch"], task)
+    mongo.stop()
+
+
+async def test_redis_outage_mid_batch_loses_the_queue(deployment, new_tenant, db, tmp_path):
+    """Redis restarts empty (no persistence): the sweeper finds the orphaned task and resumes."""
+    port = stack.free_port()
+
+    def start_redis():
+        return stack.start_redis(
+            port=port,
+            data_dir=tmp_path / "redis",
+            host="127.0.0.1",
+            log_path=tmp_path / "redis.log",
+            pid_path=tmp_path / "redis.pid",
+            persist=False,
+        )
+
+    redis = start_redis()
+    env = {**FAST, "REDIS_URL": redis.url, "STALE_TASK_SECONDS": "5", "SWEEP_INTERVAL_SECONDS": "2"}
+    d = deployment(**env)
+    api, worker = d.api(), d.worker()
+    tenant = await new_tenant("Redis outage", base_url=api.base_url)
+    program = await tenant.create_program(name="R")
+    n = 30_000
+    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+    await _under_way(tenant, task_id, n)
+    redis.stop()
+    await wait_until(
+        lambda: "Error" in worker.log_text().split("cards", 1)[-1],
+        timeout=60,
+        message="the worker saw the outage",
+    )
+    redis = start_redis()
+    task = await tenant.wait_task(task_id, timeout=180)
+    await assert_exact_batch(tenant, db, task)
+    assert worker.alive(), "the worker must outlive the Redis outage"
+    assert "re-queued" in worker.log_text()
+    redis.stop()
+
+
+async def test_object_store_outage_then_back(deployment, new_tenant, db, s3, tmp_path):
+    port = stack.free_port()
+
+    def start_s3():
+        return stack.start_s3(
+            port=port,
+            data_dir=tmp_path / "s3",
+            log_path=tmp_path / "s3.log",
+            pid_path=tmp_path / "run" / "s3.pid",
+            access_key=s3.access_key,
+            secret_key=s3.secret_key,
+            bucket=s3.bucket,
+            region=s3.region,
+        )
+
+    private = start_s3()
+    endpoint = f"http://127.0.0.1:{port}"
+    private.stop()
+    d = deployment(**FAST, S3_ENDPOINT_URL=endpoint)
+    api, _ = d.api(), d.worker()
+    tenant = await new_tenant("S3 outage", base_url=api.base_url)
+    program = await tenant.create_program(name="S")
+    n = 3_000
+    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+
+    async def noticed():
+        task = (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
+        return task if "object store unreachable" in (task["error"] or "") else None
+
+    waiting = await wait_until(noticed, timeout=120, message="the task reports the outage")
+    assert waiting["status"] == "running" and waiting["issuedCount"] == n
+    private = start_s3()
+    task = await tenant.wait_task(task_id, timeout=180)
+    assert task["error"] is None
+    await assert_exact_batch(tenant, db, task)
+    private.stop()
+
+
+async def test_a_store_that_stays_down_fails_the_task_with_a_reason(deployment, new_tenant, db):
+    d = deployment(
+        **FAST,
+        S3_ENDPOINT_URL=unreachable_url("http"),
+        JOB_MAX_TRIES="3",
+        JOB_RETRY_MAX_DELAY_SECONDS="1",
+    )
+    api, _ = d.api(), d.worker()
+    tenant = await new_tenant("S3 gone", base_url=api.base_url)
+    program = await tenant.create_program(name="G")
+    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": 600})).json()["taskId"]
+    task = await tenant.wait_task(task_id, timeout=120)
+    assert task["status"] == "failed"
+    assert task["error"].startswith("object store unreachable")
+    assert task["csvDownloadUrl"] is None and task["completedAt"]
+    # the cards that were issued stay issued, once each
+    assert db.cards.count_documents({"bulk_issuance_id": task["bulkIssuanceId"]}) == 600
