@@ -130,10 +130,12 @@ async def test_object_store_outage_then_back(deployment, new_tenant, db, s3, tmp
 
 async def test_a_store_that_stays_down_fails_the_task_with_a_reason(deployment, new_tenant, db):
     d = deployment(
-        **FAST,
-        S3_ENDPOINT_URL=unreachable_url("http"),
-        JOB_MAX_TRIES="3",
-        JOB_RETRY_MAX_DELAY_SECONDS="1",
+        **{
+            **FAST,
+            "S3_ENDPOINT_URL": unreachable_url("http"),
+            "JOB_MAX_TRIES": "3",
+            "JOB_RETRY_MAX_DELAY_SECONDS": "1",
+        }
     )
     api, _ = d.api(), d.worker()
     tenant = await new_tenant("S3 gone", base_url=api.base_url)
