@@ -21,6 +21,7 @@ from app.domain.cards.models import Card
 from app.domain.issuance import csv_export
 from app.domain.issuance.generation import insert_range
 from app.domain.issuance.models import BulkIssuance
+from app.domain.issuance.part_buffer import PartBuffer
 from app.lib import jobs
 from app.lib.resources import Resources
 from app.lib.types import utcnow
@@ -48,10 +49,11 @@ async def advance(res: Resources, issuance_id: str, job_id: str, slice_seconds: 
         {"$set": {"status": "running", "started_at": utcnow()}},
     )
     deadline = time.monotonic() + slice_seconds
+    parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, issuance.mode)
     while True:
         await _beat(issuance)
         if issuance.issued_count < issuance.requested_count:
-            await _issue_chunk(res, issuance)
+            await _issue_chunk(res, issuance, parts)
         elif len(issuance.csv_parts) < csv_export.part_count(issuance, res.settings.csv_part_rows):
             await _export_part(res, issuance)
         else:
@@ -76,22 +78,28 @@ async def _beat(issuance: BulkIssuance) -> None:
     await collection().update_one({"_id": issuance.id}, {"$set": {"heartbeat_ms": now_ms()}})
 
 
-async def _issue_chunk(res: Resources, issuance: BulkIssuance) -> None:
+async def _issue_chunk(res: Resources, issuance: BulkIssuance, parts: PartBuffer) -> None:
     start = issuance.issued_count
     end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
     inserted = await insert_range(issuance, start, end, res.vault, res.settings.card_number_length)
+    inserted.sort(key=lambda card: card.seq)
     await collection().update_one({"_id": issuance.id}, {"$max": {"issued_count": end}})
+    for part, body in parts.add(inserted):  # if this upload fails, the export phase redoes it
+        await _upload_part(res, issuance, part, body)
     log.info("bulk issuance %s: cards %d-%d done (%d new)", issuance.id, start, end, len(inserted))
     if issuance.mode == "recipients":
-        await _queue_notifications(res, str(issuance.id), start, end)
+        await _queue_notifications(res, issuance, start, end)
 
 
-async def _queue_notifications(res: Resources, issuance_id: str, start: int, end: int) -> None:
+async def _queue_notifications(
+    res: Resources, issuance: BulkIssuance, start: int, end: int
+) -> None:
     """Queues the range's pending notifications, cards of an earlier crashed run included; the
     notify job id and the card's notification state keep a card from being sent twice."""
     cursor = Card.get_pymongo_collection().find(
         {
-            "bulk_issuance_id": issuance_id,
+            "program_id": issuance.program_id,
+            "bulk_issuance_id": str(issuance.id),
             "seq": {"$gte": start, "$lt": end},
             "notification.status": "pending",
         },
@@ -100,10 +108,23 @@ async def _queue_notifications(res: Resources, issuance_id: str, start: int, end
     await jobs.enqueue_notifications(res.redis, [str(doc["_id"]) async for doc in cursor])
 
 
-async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
+async def _upload_part(res: Resources, issuance: BulkIssuance, part: int, body: bytes) -> None:
+    """A part completed while issuing: upload it now and record its ETag."""
     if issuance.csv_upload_id is None:
         issuance.csv_upload_id = await _claim_upload(res, issuance)
-    part = len(issuance.csv_parts) + 1
+    key = csv_export.csv_key(issuance)
+    etag = await res.store.upload_part(key, issuance.csv_upload_id, part, body)
+    await collection().update_one({"_id": issuance.id}, {"$set": {f"csv_parts.{part}": etag}})
+    issuance.csv_parts[str(part)] = etag
+    log.debug("issuance %s: CSV part %d written while issuing", issuance.id, part)
+
+
+async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
+    """A part not written while issuing: read its cards back from the database."""
+    if issuance.csv_upload_id is None:
+        issuance.csv_upload_id = await _claim_upload(res, issuance)
+    total = csv_export.part_count(issuance, res.settings.csv_part_rows)
+    part = next(n for n in range(1, total + 1) if str(n) not in issuance.csv_parts)
     etag = await csv_export.export_part(
         res.store, res.vault, issuance, part, res.settings.csv_part_rows
     )

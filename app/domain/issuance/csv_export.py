@@ -51,12 +51,10 @@ def card_row(document: dict, number: str, mode: str) -> list[str]:
     return row
 
 
-async def export_cards(
-    store: ObjectStore, issuance: BulkIssuance, cards: Iterable[tuple[dict, str]]
-) -> str:
+async def export_cards(store: ObjectStore, issuance: BulkIssuance, cards: Iterable) -> str:
     """Writes the CSV of cards already in memory (the inline path)."""
     key = csv_key(issuance)
-    rows = [header(issuance.mode)] + [card_row(doc, num, issuance.mode) for doc, num in cards]
+    rows = [header(issuance.mode)] + [card_row(c.document, c.number, issuance.mode) for c in cards]
     await store.put(key, encode_rows(rows), "text/csv; charset=utf-8")
     log.debug("wrote %s with %d rows", key, len(rows) - 1)
     return key
@@ -75,7 +73,11 @@ async def export_part(
     cursor = (
         Card.get_pymongo_collection()
         .find(
-            {"bulk_issuance_id": str(issuance.id), "seq": {"$gte": start, "$lt": end}},
+            {
+                "program_id": issuance.program_id,
+                "bulk_issuance_id": str(issuance.id),
+                "seq": {"$gte": start, "$lt": end},
+            },
             {
                 "_id": 1,
                 "number_enc": 1,

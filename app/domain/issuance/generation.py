@@ -80,9 +80,18 @@ async def insert_range(
     issuance: BulkIssuance, start: int, end: int, vault: CardVault, length: int
 ) -> list[IssuedCard]:
     """Inserts the cards with seq in [start, end) that do not exist yet; returns those inserted."""
-    collection = Card.get_pymongo_collection()
-    pending = [build_card(issuance, seq, vault, length) for seq in range(start, end)]
+    cards = [build_card(issuance, seq, vault, length) for seq in range(start, end)]
     log.debug("issuance %s: inserting cards %d-%d", issuance.id, start, end)
+    return await insert_cards(issuance, cards, vault, length)
+
+
+async def insert_cards(
+    issuance: BulkIssuance, cards: list[IssuedCard], vault: CardVault, length: int
+) -> list[IssuedCard]:
+    """Inserts built cards; a card whose number collides gets a new one (so the returned cards
+    can differ from those given); a seq that already exists is left as it is."""
+    collection = Card.get_pymongo_collection()
+    pending = cards
     inserted: list[IssuedCard] = []
     for _ in range(MAX_COLLISION_ROUNDS):
         if not pending:
@@ -100,7 +109,7 @@ async def insert_range(
             len(retry),
             len(pending),
         )
-        existing = await _existing_seqs(str(issuance.id), [card.seq for card in retry])
+        existing = await _existing_seqs(issuance, [card.seq for card in retry])
         # A seq that exists was written by an earlier run; any other failure is a number collision.
         pending = [
             build_card(issuance, c.seq, vault, length) for c in retry if c.seq not in existing
@@ -108,8 +117,13 @@ async def insert_range(
     raise RuntimeError("card number collisions did not resolve; widen the number space")
 
 
-async def _existing_seqs(bulk_issuance_id: str, seqs: list[int]) -> set[int]:
+async def _existing_seqs(issuance: BulkIssuance, seqs: list[int]) -> set[int]:
     cursor = Card.get_pymongo_collection().find(
-        {"bulk_issuance_id": bulk_issuance_id, "seq": {"$in": seqs}}, {"seq": 1}
+        {
+            "program_id": issuance.program_id,
+            "bulk_issuance_id": str(issuance.id),
+            "seq": {"$in": seqs},
+        },
+        {"seq": 1},
     )
     return {doc["seq"] async for doc in cursor}

@@ -1,5 +1,7 @@
 """Bulk issuance: inline for small batches (201), queued for the arq workers above the threshold."""
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -8,7 +10,7 @@ from bson import ObjectId
 
 from app.domain.cards.models import Card
 from app.domain.issuance import csv_export
-from app.domain.issuance.generation import insert_range
+from app.domain.issuance.generation import build_card, insert_cards
 from app.domain.issuance.models import BulkIssuance
 from app.domain.issuance.schemas import (
     BulkIssuanceAsyncResponse,
@@ -67,7 +69,7 @@ class IssuanceService:
             task_id=str(ObjectId()) if is_async else str(issuance_id),
             is_async=is_async,
             mode=request.mode,
-            status="pending" if is_async else "running",
+            status="pending",
             requested_count=request.size,
             initial_value=minor,
             currency=program.currency,
@@ -83,25 +85,34 @@ class IssuanceService:
         )
 
     async def _issue_inline(self, issuance: BulkIssuance) -> BulkIssuanceSyncResponse:
-        """All or nothing: on any failure the cards and the issuance written so far are removed."""
-        settings = self.res.settings
-        await issuance.insert()
+        """All or nothing. The cards and their CSV are written side by side, the issuance last;
+        on any failure whatever was written is removed."""
+        length = self.res.settings.card_number_length
+        built = [
+            build_card(issuance, seq, self.res.vault, length)
+            for seq in range(issuance.requested_count)
+        ]
+        issuance.csv_key = csv_export.csv_key(issuance)
         try:
-            cards = await insert_range(
-                issuance, 0, issuance.requested_count, self.res.vault, settings.card_number_length
+            results = await asyncio.gather(
+                insert_cards(issuance, built, self.res.vault, length),
+                csv_export.export_cards(self.res.store, issuance, built),
+                return_exceptions=True,  # both finish before any clean-up starts
             )
-            cards.sort(key=lambda card: card.seq)
-            key = await csv_export.export_cards(
-                self.res.store, issuance, [(card.document, card.number) for card in cards]
-            )
-            issuance.csv_key = key
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            cards = sorted(results[0], key=lambda card: card.seq)
+            if [c.number for c in cards] != [c.number for c in built]:  # a collision was redrawn
+                await csv_export.export_cards(self.res.store, issuance, cards)
             issuance.issued_count = len(cards)
             issuance.status = "completed"
             issuance.completed_at = utcnow()
-            await issuance.save()
+            await issuance.insert()
         except BaseException:
             await self._undo_inline(issuance)
             raise
+        key = issuance.csv_key
         log.info("issued %d cards inline in bulk issuance %s", len(cards), issuance.id)
         if issuance.mode == "recipients":
             await self._queue_notifications([c.id for c in cards if c.document["notification"]])
@@ -117,8 +128,12 @@ class IssuanceService:
         )
 
     async def _undo_inline(self, issuance: BulkIssuance) -> None:
+        with contextlib.suppress(Exception):
+            await self.res.store.delete(issuance.csv_key)
         try:
-            await Card.get_pymongo_collection().delete_many({"bulk_issuance_id": str(issuance.id)})
+            await Card.get_pymongo_collection().delete_many(
+                {"program_id": issuance.program_id, "bulk_issuance_id": str(issuance.id)}
+            )
             await BulkIssuance.get_pymongo_collection().delete_one({"_id": issuance.id})
         except Exception:  # the store is down too; a retry with the same key issues afresh
             log.warning("could not remove the partial inline issuance %s", issuance.id)

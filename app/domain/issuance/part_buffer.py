@@ -1,0 +1,57 @@
+"""CSV parts written while the cards are issued, so a batch needs no second pass to export.
+
+A job that itself inserts every card of a part's seq range holds exactly the rows that part
+must contain, and uploads it on the spot. Any gap (cards written by an earlier, crashed run;
+a part split between two jobs) drops the buffer: that part is read back from the database in
+the export phase instead. Either way the part is the same bytes.
+"""
+
+from dataclasses import dataclass, field
+
+from app.domain.issuance import csv_export
+from app.domain.issuance.generation import IssuedCard
+
+
+@dataclass
+class PartBuffer:
+    rows_per_part: int
+    requested: int
+    mode: str
+    part: int | None = None  # 1-based part number being filled
+    next_seq: int = 0
+    chunks: list[bytes] = field(default_factory=list)
+
+    def add(self, cards: list[IssuedCard]) -> list[tuple[int, bytes]]:
+        """Takes newly inserted cards in seq order; returns the parts they completed."""
+        complete: list[tuple[int, bytes]] = []
+        rows: list[list[str]] = []
+        for card in cards:
+            if card.seq % self.rows_per_part == 0:  # a part starts here
+                self._start(card.seq)
+                rows = []
+            elif self.part is None or card.seq != self.next_seq:
+                self.part = None  # a gap: this part comes from the database later
+                rows = []
+                continue
+            rows.append(csv_export.card_row(card.document, card.number, self.mode))
+            self.next_seq = card.seq + 1
+            if self.next_seq == self._end():
+                complete.append((self.part, self._take(rows)))
+                rows = []
+                self.part = None
+        if self.part is not None and rows:
+            self.chunks.append(csv_export.encode_rows(rows))
+        return complete
+
+    def _start(self, seq: int) -> None:
+        self.part = seq // self.rows_per_part + 1
+        self.next_seq = seq
+        self.chunks = [csv_export.encode_rows([csv_export.header(self.mode)])] if seq == 0 else []
+
+    def _end(self) -> int:
+        return min(self.part * self.rows_per_part, self.requested)
+
+    def _take(self, rows: list[list[str]]) -> bytes:
+        body = b"".join([*self.chunks, csv_export.encode_rows(rows)])
+        self.chunks = []
+        return body
