@@ -4,7 +4,7 @@ from litestar.di import Provide
 from app.domain.issuance.dependencies import provide_issuance_service
 from app.domain.issuance.services import IssuanceService
 from app.domain.tasks.schemas import TaskOut
-from app.domain.tasks.services import describe_task
+from app.domain.tasks.services import describe_task, finished_tasks
 from app.lib.types import ObjectIdPath
 from app.urls import TASK
 
@@ -17,5 +17,9 @@ class TaskController(Controller):
     async def get_task(
         self, request: Request, taskId: ObjectIdPath, issuance: IssuanceService
     ) -> TaskOut:
-        found = await issuance.get_by_task(request.user.merchant_id, taskId)
+        merchant_id = request.user.merchant_id
+        found = finished_tasks.get(merchant_id, taskId)
+        if found is None:
+            found = await issuance.get_by_task(merchant_id, taskId)
+            finished_tasks.put(merchant_id, found)
         return describe_task(found, issuance.download_url(found))
