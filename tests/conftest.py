@@ -39,4 +39,9 @@ def pytest_collection_modifyitems(items):
 
 
 from tests.fixtures.deployments import deployment  # noqa: F401, E402 - fixtures
+from tests.fixtures.private_stores import (  # noqa: F401, E402 - fixtures
+    private_mongo,
+    private_redis,
+    private_s3,
+)
 from tests.fixtures.webhooks import webhook_receiver  # noqa: F401, E402 - fixtures

@@ -2,7 +2,6 @@
 
 import httpx
 
-from tests.fixtures._stack import stack
 from tests.fixtures.tenants import create_merchant_with_cli, token_for
 from tests.fixtures.waiting import wait_until
 
@@ -50,20 +49,11 @@ async def test_unknown_route_is_404_in_the_error_shape(tenant):
     assert set(response.json()) == {"detail", "code"}
 
 
-async def test_mongo_outage_is_503_and_leaves_nothing_half_written(start_api, stack_env, tmp_path):
-    """A private nx-27017 behind a private API: kill it mid-session, then bring it back."""
-    port = stack.free_port()
-
-    def start():
-        return stack.start_mongo(
-            port=port,
-            data_dir=tmp_path / "data",
-            host="127.0.0.1",
-            log_path=tmp_path / "mongo.log",
-            pid_path=tmp_path / "mongo.pid",
-        )
-
-    mongo = start()
+async def test_mongo_outage_is_503_and_leaves_nothing_half_written(
+    start_api, stack_env, private_mongo, tmp_path
+):
+    """A private nx-27017 behind a private API: stop it mid-session, then bring it back."""
+    mongo = private_mongo
     env = {**stack_env, "MONGODB_URL": mongo.url, "MONGODB_DB": "outage"}
     api = start_api(env)
     _, api_key, _ = create_merchant_with_cli(env, "Outage", tmp_path)
@@ -80,7 +70,7 @@ async def test_mongo_outage_is_503_and_leaves_nothing_half_written(start_api, st
         assert inline.status_code == 503 and inline.json()["code"] == "database_unavailable"
         assert queued.status_code == 503
         assert ready.status_code == 503 and "mongo" in ready.json()["down"]
-        mongo = start()
+        mongo.start()
         await wait_until(lambda: _ready(api.base_url), timeout=30, message="API ready again")
         cards = (await client.get(f"/v2/giftcards/programs/{program['id']}/cards")).json()
         assert cards["data"] == []
@@ -89,7 +79,6 @@ async def test_mongo_outage_is_503_and_leaves_nothing_half_written(start_api, st
         again = await client.post(bulk, json={"initialValue": 1, "count": 10})
         assert again.status_code == 201
     api.stop()
-    mongo.stop()
 
 
 async def _ready(base_url: str) -> bool:

@@ -3,7 +3,6 @@ exactly, or ends `failed` saying what was down. Each test runs a private store i
 
 from pymongo import MongoClient
 
-from tests.fixtures._stack import stack
 from tests.fixtures.processes import unreachable_url
 from tests.fixtures.waiting import wait_until
 from tests.workers.batch_checks import assert_exact_batch
@@ -19,19 +18,8 @@ async def _under_way(tenant, task_id: str, n: int) -> None:
     await wait_until(check, timeout=60, interval=0.01, message="batch under way")
 
 
-async def test_mongo_outage_mid_batch(deployment, new_tenant, tmp_path):
-    port = stack.free_port()
-
-    def start_mongo():
-        return stack.start_mongo(
-            port=port,
-            data_dir=tmp_path / "data",
-            host="127.0.0.1",
-            log_path=tmp_path / "mongo.log",
-            pid_path=tmp_path / "mongo.pid",
-        )
-
-    mongo = start_mongo()
+async def test_mongo_outage_mid_batch(deployment, new_tenant, private_mongo):
+    mongo = private_mongo
     env = {**FAST, "MONGODB_URL": mongo.url, "MONGODB_DB": "outage_batch"}
     d = deployment(**env)
     api, worker = d.api(), d.worker()
@@ -46,29 +34,16 @@ async def test_mongo_outage_mid_batch(deployment, new_tenant, tmp_path):
         timeout=60,
         message="the worker saw the outage",
     )
-    mongo = start_mongo()
+    mongo.start()
     task = await tenant.wait_task(task_id, timeout=180)
     with MongoClient(mongo.url) as client:
         await assert_exact_batch(tenant, client["outage_batch"], task)
-    mongo.stop()
 
 
-async def test_redis_outage_mid_batch(deployment, new_tenant, db, tmp_path):
+async def test_redis_outage_mid_batch(deployment, new_tenant, db, private_redis):
     """Redis stops and comes back empty (no persistence): the worker survives and the batch
     ends exact, whether a job in flight bridged the gap or the sweeper restarted the chain."""
-    port = stack.free_port()
-
-    def start_redis():
-        return stack.start_redis(
-            port=port,
-            data_dir=tmp_path / "redis",
-            host="127.0.0.1",
-            log_path=tmp_path / "redis.log",
-            pid_path=tmp_path / "redis.pid",
-            persist=False,
-        )
-
-    redis = start_redis()
+    redis = private_redis
     env = {**FAST, "REDIS_URL": redis.url, "STALE_TASK_SECONDS": "5", "SWEEP_INTERVAL_SECONDS": "2"}
     d = deployment(**env)
     api, worker = d.api(), d.worker()
@@ -85,30 +60,15 @@ async def test_redis_outage_mid_batch(deployment, new_tenant, db, tmp_path):
         timeout=60,
         message="the worker noticed the outage",
     )
-    redis = start_redis()
+    redis.start()
     task = await tenant.wait_task(task_id, timeout=180)
     await assert_exact_batch(tenant, db, task)
     assert worker.alive(), "the worker must outlive the Redis outage"
-    redis.stop()
 
 
-async def test_object_store_outage_then_back(deployment, new_tenant, db, s3, tmp_path):
-    port = stack.free_port()
-
-    def start_s3():
-        return stack.start_s3(
-            port=port,
-            data_dir=tmp_path / "s3",
-            log_path=tmp_path / "s3.log",
-            pid_path=tmp_path / "run" / "s3.pid",
-            access_key=s3.access_key,
-            secret_key=s3.secret_key,
-            bucket=s3.bucket,
-            region=s3.region,
-        )
-
-    private = start_s3()
-    endpoint = f"http://127.0.0.1:{port}"
+async def test_object_store_outage_then_back(deployment, new_tenant, db, private_s3):
+    private = private_s3
+    endpoint = private.url
     private.stop()
     d = deployment(**FAST, S3_ENDPOINT_URL=endpoint)
     api, _ = d.api(), d.worker()
@@ -123,11 +83,10 @@ async def test_object_store_outage_then_back(deployment, new_tenant, db, s3, tmp
 
     waiting = await wait_until(noticed, timeout=120, message="the task reports the outage")
     assert waiting["status"] == "running"
-    private = start_s3()
+    private.start()
     task = await tenant.wait_task(task_id, timeout=180)
     assert task["error"] is None
     await assert_exact_batch(tenant, db, task)
-    private.stop()
 
 
 async def test_a_store_that_stays_down_fails_the_task_with_a_reason(deployment, new_tenant, db):
