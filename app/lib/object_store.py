@@ -23,9 +23,16 @@ class ObjectStore:
             read_timeout=30,
             retries={"max_attempts": 2, "mode": "standard"},
         )
-        self._client = boto3.client(
+        self._client = self._make_client(settings, settings.s3_endpoint_url, config)
+        # SigV4 signs the host: links for clients outside our network need their own signer.
+        public = settings.s3_public_endpoint_url
+        self._signer = self._make_client(settings, public, config) if public else self._client
+
+    @staticmethod
+    def _make_client(settings: Settings, endpoint_url: str, config: Config):
+        return boto3.client(
             "s3",
-            endpoint_url=settings.s3_endpoint_url,
+            endpoint_url=endpoint_url,
             region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key,
             aws_secret_access_key=settings.s3_secret_key,
@@ -49,7 +56,7 @@ class ObjectStore:
 
     def presigned_get(self, key: str, ttl_seconds: int | None = None) -> str:
         """Signing is local computation: no network call, so no thread needed."""
-        return self._client.generate_presigned_url(
+        return self._signer.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=ttl_seconds or self.link_ttl,

@@ -1,6 +1,7 @@
 """Every setting of the service, read from the environment (and `.env`)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     queue_name: str = "arq:queue"  # API and workers of one deployment share it
 
     s3_endpoint_url: str = "http://127.0.0.1:8333"
+    # where clients fetch presigned links, when it differs (e.g. http://s3:8333 inside compose)
+    s3_public_endpoint_url: str = ""
     s3_region: str = "us-east-1"
     s3_bucket: str = "giftcard-exports"
     s3_access_key: str = "dev-access-key"
@@ -68,6 +71,17 @@ class Settings(BaseSettings):
     max_recoveries: int = 5
     notification_max_tries: int = 8
     callback_max_tries: int = 8
+
+    # Physical cards: AUTO configurations are fulfilled daily at this wall-clock time ("HH:MM",
+    # or "HH:MM:SS") in this zone; the check runs every SWEEP_INTERVAL_SECONDS and at start-up.
+    fulfillment_cutoff: str = Field(default="21:30", pattern=r"^\d{2}:\d{2}(:\d{2})?$")
+    fulfillment_timezone: str = "America/Los_Angeles"
+    printer_provider: Literal["file", "http"] = "file"
+    printer_url: str = ""  # the http provider POSTs its signed notice here
+    printer_secret: str = "dev-printer-secret-change-me"  # signs what we POST to the printer
+    vendor_secret: str = "dev-vendor-secret-change-me"  # verifies the printer's events
+    printer_max_tries: int = 8
+    manifest_link_ttl_seconds: int = 3600
 
     @property
     def base_url(self) -> str:

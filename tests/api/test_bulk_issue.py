@@ -276,3 +276,17 @@ def _free_port() -> int:
     from tests.fixtures._stack import stack
 
     return stack.free_port()
+
+
+async def test_links_can_be_signed_for_a_public_s3_address(start_api, new_tenant, s3):
+    """Behind compose the API reaches S3 as http://s3:8333 but clients use another address:
+    links are signed for S3_PUBLIC_ENDPOINT_URL, and the store accepts them there."""
+    public = s3.endpoint_url.replace("127.0.0.1", "localhost")
+    api = start_api({"S3_PUBLIC_ENDPOINT_URL": public})
+    merchant = await new_tenant("Public links", base_url=api.base_url)
+    prog = await merchant.create_program(name="Pub")
+    body = (await merchant.bulk(prog["id"], {"initialValue": 1, "count": 2})).json()
+    assert body["csvDownloadUrl"].startswith(public + "/")
+    rows, _ = await download_csv(body["csvDownloadUrl"])
+    assert [r["cardNumber"] for r in rows] == [c["cardNumber"] for c in body["cards"]]
+    api.stop()
