@@ -9,6 +9,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app.domain.cards.controllers import CardController
+from app.domain.fulfillment.controllers import (
+    FulfillmentOrderController,
+    PrinterEventController,
+    ShippingConfigController,
+)
 from app.domain.health.controllers import HealthController
 from app.domain.issuance.controllers import IssuanceController
 from app.domain.merchants.controllers import TokenController
@@ -43,6 +48,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IssuanceController,
             CardController,
             TaskController,
+            ShippingConfigController,
+            FulfillmentOrderController,
+            PrinterEventController,
         ],
         lifespan=[lifespan],
         on_app_init=[auth.on_app_init],

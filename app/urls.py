@@ -13,6 +13,12 @@ PROGRAM_CARDS = "/v2/giftcards/programs/{programId:str}/cards"
 PROGRAM_CARD = "/v2/giftcards/programs/{programId:str}/cards/{cardId:str}"
 BULK_ISSUANCE = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}"
 TASK = "/v2/giftcards/tasks/{taskId:str}"
+SHIPPING_CONFIGS = "/v2/giftcards/shipping-configs"
+SHIPPING_CONFIG = "/v2/giftcards/shipping-configs/{shippingConfigId:str}"
+FULFILL = "/v2/giftcards/shipping-configs/{shippingConfigId:str}/fulfill"
+FULFILLMENT_ORDERS = "/v2/giftcards/fulfillment-orders"
+FULFILLMENT_ORDER = "/v2/giftcards/fulfillment-orders/{fulfillmentOrderId:str}"
+FULFILLMENT_EVENTS = "/v2/fulfillment/events"  # the printer's, public (HMAC-signed)
 
 
 def task_location(task_id: str) -> str:

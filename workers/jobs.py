@@ -9,6 +9,9 @@ import logging
 
 from arq import Retry
 
+from app.domain.fulfillment import auto as auto_fulfillment
+from app.domain.fulfillment import submission
+from app.domain.fulfillment import webhooks as fulfillment_webhooks
 from app.domain.issuance import batch, recovery
 from app.domain.notifications import services as notifications
 from app.domain.tasks import callbacks
@@ -32,9 +35,15 @@ async def advance_issuance(ctx: dict, issuance_id: str) -> None:
     timeout = res.settings.job_timeout_seconds
     try:
         # Stay inside arq's own timeout (a job that hits it is never retried; ours is), and
-        # hand off after 40% of it, so the step under way still fits in the budget.
+        # hand off after 40% of it (60% to finish a CSV part), so the last step still fits.
         async with asyncio.timeout(timeout * 0.8):
-            await batch.advance(res, issuance_id, ctx["job_id"], slice_seconds=timeout * 0.4)
+            await batch.advance(
+                res,
+                issuance_id,
+                ctx["job_id"],
+                slice_seconds=timeout * 0.4,
+                stretch_seconds=timeout * 0.6,
+            )
     except Exception as exc:
         reason = describe(exc)
         log.warning("bulk issuance %s: %s (try %d)", issuance_id, reason, ctx.get("job_try", 1))
@@ -76,3 +85,40 @@ async def sweep(ctx: dict) -> None:
     requeued = await notifications.requeue_pending(_res(ctx))
     if recovered or requeued:
         log.info("sweep: %d task(s) recovered, %d notification(s) re-queued", recovered, requeued)
+
+
+async def submit_fulfillment_order(ctx: dict, order_id: str) -> None:
+    """Writes the order's manifest and submits it to the printer; retried with backoff."""
+    res = _res(ctx)
+    final = ctx.get("job_try", 1) >= res.settings.printer_max_tries
+    try:
+        async with asyncio.timeout(res.settings.job_timeout_seconds * 0.8):
+            await submission.submit(res, order_id, ctx.get("job_try", 1))
+    except Exception as exc:
+        reason = describe(exc)
+        log.warning("fulfillment order %s: %s (try %d)", order_id, reason, ctx.get("job_try", 1))
+        await submission.record_failure(res, order_id, reason, final)
+        if not final:
+            raise _retry_later(ctx, exc) from exc
+
+
+async def deliver_fulfillment_webhook(
+    ctx: dict, order_id: str, event_type: str, program_id: str, change: dict
+) -> None:
+    final = ctx.get("job_try", 1) >= _res(ctx).settings.callback_max_tries
+    try:
+        await fulfillment_webhooks.deliver(_res(ctx), order_id, event_type, program_id, change)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        await fulfillment_webhooks.record_failure(order_id, event_type, error, final)
+        log.warning("%s for order %s failed: %s", event_type, order_id, type(exc).__name__)
+        if not final:
+            raise _retry_later(ctx, exc) from exc
+
+
+async def fulfillment_cutoffs(ctx: dict) -> None:
+    """Cron: fulfill AUTO configurations at the latest cut-off (once); re-queue lost orders."""
+    cut = await auto_fulfillment.run_cutoffs(_res(ctx))
+    requeued = await submission.requeue_stuck(_res(ctx))
+    if cut or requeued:
+        log.info("fulfillment: %d AUTO order(s) cut, %d order(s) re-queued", cut, requeued)

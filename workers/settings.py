@@ -32,6 +32,14 @@ class WorkerSettings:
         func(jobs.advance_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
         func(jobs.send_notification, max_tries=_settings.notification_max_tries, timeout=_timeout),
         func(jobs.deliver_callback, max_tries=_settings.callback_max_tries, timeout=_timeout),
+        func(
+            jobs.submit_fulfillment_order, max_tries=_settings.printer_max_tries, timeout=_timeout
+        ),
+        func(
+            jobs.deliver_fulfillment_webhook,
+            max_tries=_settings.callback_max_tries,
+            timeout=_timeout,
+        ),
     ]
     cron_jobs = [
         cron(
@@ -40,7 +48,16 @@ class WorkerSettings:
             run_at_startup=True,
             timeout=_timeout,
             unique=True,
-        )
+        ),
+        # AUTO fulfillment checks for the latest cut-off on every tick and at start-up, so a
+        # missed one is caught up; the ledger keeps it once per cut-off across workers.
+        cron(
+            jobs.fulfillment_cutoffs,
+            second=set(range(0, 60, max(1, _settings.sweep_interval_seconds))),
+            run_at_startup=True,
+            timeout=_timeout,
+            unique=True,
+        ),
     ]
     on_startup = startup
     on_shutdown = shutdown

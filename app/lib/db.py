@@ -12,11 +12,28 @@ from app.lib.settings import Settings
 
 def document_models() -> list[type]:
     from app.domain.cards.models import Card
+    from app.domain.fulfillment.models import (
+        FulfillmentCutoff,
+        FulfillmentEvent,
+        FulfillmentOrder,
+        PostfixCounter,
+        ShippingConfig,
+    )
     from app.domain.issuance.models import BulkIssuance
     from app.domain.merchants.models import Merchant
     from app.domain.programs.models import Program
 
-    return [Merchant, Program, BulkIssuance, Card]
+    return [
+        Merchant,
+        Program,
+        BulkIssuance,
+        Card,
+        ShippingConfig,
+        FulfillmentOrder,
+        FulfillmentEvent,
+        FulfillmentCutoff,
+        PostfixCounter,
+    ]
 
 
 def mongo_client(settings: Settings) -> AsyncMongoClient:

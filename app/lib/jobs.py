@@ -11,6 +11,8 @@ from arq.connections import ArqRedis
 ADVANCE_ISSUANCE = "advance_issuance"
 SEND_NOTIFICATION = "send_notification"
 DELIVER_CALLBACK = "deliver_callback"
+SUBMIT_ORDER = "submit_fulfillment_order"
+DELIVER_FULFILLMENT_WEBHOOK = "deliver_fulfillment_webhook"
 
 
 def advance_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
@@ -32,3 +34,19 @@ async def enqueue_callback_if_wanted(redis: ArqRedis, issuance: Any) -> None:
         await redis.enqueue_job(
             DELIVER_CALLBACK, str(issuance.id), _job_id=f"callback:{issuance.id}"
         )
+
+
+async def enqueue_submit_order(redis: ArqRedis, order_id: str, recovery: int = 0) -> None:
+    """Writes the order's manifest and hands it to the printer (once per order)."""
+    job_id = f"fulfill:{order_id}" + (f":r{recovery}" if recovery else "")
+    await redis.enqueue_job(SUBMIT_ORDER, order_id, _job_id=job_id)
+
+
+async def enqueue_fulfillment_webhook(
+    redis: ArqRedis, order_id: str, event_type: str, program_id: str, change: dict
+) -> None:
+    """One merchant webhook delivery of one change of a fulfillment order."""
+    job_id = f"fwh:{order_id}:{change['number']}:{event_type}:{program_id}"
+    await redis.enqueue_job(
+        DELIVER_FULFILLMENT_WEBHOOK, order_id, event_type, program_id, change, _job_id=job_id
+    )

@@ -5,6 +5,7 @@ from litestar.params import Parameter
 
 from app.domain.cards import services
 from app.domain.cards.schemas import CardOut
+from app.domain.fulfillment.schemas import CardFulfillmentStatus
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
 from app.urls import OBJECT_ID_PATTERN, PROGRAM_CARD, PROGRAM_CARDS
@@ -19,11 +20,12 @@ class CardController(Controller):
         request: Request,
         programId: ObjectIdPath,
         bulkIssuanceId: Annotated[str | None, Parameter(pattern=OBJECT_ID_PATTERN)] = None,
+        fulfillmentStatus: CardFulfillmentStatus | None = None,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,
     ) -> Page[CardOut]:
         docs, nxt = await services.list_cards(
-            request.user.merchant_id, programId, bulkIssuanceId, limit, cursor
+            request.user.merchant_id, programId, bulkIssuanceId, limit, cursor, fulfillmentStatus
         )
         return Page[CardOut](data=[CardOut.of(d) for d in docs], nextCursor=nxt)
 

@@ -30,6 +30,10 @@ class Card(Document):
     expires_at: datetime
     recipient: dict[str, Any] | None = None
     notification: dict[str, Any] | None = None
+    shipping_config_id: str | None = None  # physical cards only
+    personalization: dict[str, Any] | None = None
+    # physical cards: status, order_id, carrier, tracking_number, updated_ms; digital: None
+    fulfillment: dict[str, Any] | None = None
     created_at: datetime
 
     class Settings:
@@ -40,4 +44,6 @@ class Card(Document):
                 unique=True,
             ),
             IndexModel([("number_hash", ASCENDING)], unique=True),
+            # fulfillment claims and reads a configuration's cards (digital cards: null)
+            IndexModel([("shipping_config_id", ASCENDING)]),
         ]

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,6 +13,24 @@ class NotificationOut(BaseModel):
     attempts: int
     lastError: str | None
     sentAt: UtcDatetime | None  # nx-27017 returns $set datetimes as strings: pydantic parses both
+
+
+class FulfillmentOut(BaseModel):
+    status: str
+    orderId: str | None
+    carrier: str | None
+    trackingNumber: str | None
+    updatedAt: UtcDatetime
+
+    @classmethod
+    def of(cls, raw: dict) -> "FulfillmentOut":
+        return cls(
+            status=raw["status"],
+            orderId=raw.get("order_id"),
+            carrier=raw.get("carrier"),
+            trackingNumber=raw.get("tracking_number"),
+            updatedAt=datetime.fromtimestamp(raw["updated_ms"] / 1000, UTC),
+        )
 
 
 class CardOut(BaseModel):
@@ -30,6 +49,9 @@ class CardOut(BaseModel):
     expiresAt: UtcDatetime
     recipient: dict[str, Any] | None
     notification: NotificationOut | None
+    shippingConfigId: str | None = None
+    personalization: dict[str, Any] | None = None
+    fulfillment: FulfillmentOut | None = None  # physical cards only
     createdAt: UtcDatetime
 
     @classmethod
@@ -49,5 +71,8 @@ class CardOut(BaseModel):
             expiresAt=doc["expires_at"],
             recipient=doc.get("recipient"),
             notification=NotificationOut(**note) if note else None,
+            shippingConfigId=doc.get("shipping_config_id"),
+            personalization=doc.get("personalization"),
+            fulfillment=FulfillmentOut.of(doc["fulfillment"]) if doc.get("fulfillment") else None,
             createdAt=doc["created_at"],
         )

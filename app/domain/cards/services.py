@@ -24,11 +24,14 @@ async def list_cards(
     bulk_issuance_id: str | None,
     limit: int,
     cursor: str | None,
+    fulfillment_status: str | None = None,
 ) -> tuple[list[dict], str | None]:
     await get_program(merchant_id, program_id)
     query: dict = {"merchant_id": merchant_id, "program_id": program_id}
     if bulk_issuance_id:
         query["bulk_issuance_id"] = bulk_issuance_id
+    if fulfillment_status:
+        query["fulfillment.status"] = fulfillment_status
     query.update(id_filter(cursor, newest_first=False))
     found = Card.get_pymongo_collection().find(query, _PUBLIC).sort("_id", 1).limit(limit + 1)
     docs = [doc async for doc in found]

@@ -6,6 +6,7 @@ Cards are raw documents written with `insert_many(ordered=False)`: the unique in
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -49,6 +50,37 @@ def notification_for(recipient: dict | None) -> dict | None:
     }
 
 
+def personalization_for(issuance: BulkIssuance, seq: int) -> dict | None:
+    """The card's printed lines; with a numeric postfix, card `seq` gets start + seq: the same
+    on a re-run of its chunk."""
+    chosen = issuance.personalization
+    if not issuance.is_physical or chosen is None:
+        return None
+    line1 = chosen.get("nameLine1")
+    if issuance.name_line1_start_index is not None:
+        postfix = str(issuance.name_line1_start_index + seq)
+        line1 = f"{line1} {postfix}" if line1 else postfix
+    return {
+        "nameLine1": line1,
+        "nameLine2": chosen.get("nameLine2"),
+        "carrierMessage": chosen.get("carrierMessage"),
+        "cardImage": chosen.get("cardImage"),
+        "thermalColor": chosen.get("thermalColor"),
+    }
+
+
+def fulfillment_for(issuance: BulkIssuance) -> dict | None:
+    if not issuance.is_physical:
+        return None
+    return {
+        "status": "CREATED",
+        "order_id": None,
+        "carrier": None,
+        "tracking_number": None,
+        "updated_ms": int(time.time() * 1000),
+    }
+
+
 def build_card(issuance: BulkIssuance, seq: int, vault: CardVault, length: int) -> IssuedCard:
     card_id = ObjectId()
     number = generate_number(issuance.card_number_prefix, length)
@@ -71,6 +103,9 @@ def build_card(issuance: BulkIssuance, seq: int, vault: CardVault, length: int) 
         "expires_at": issuance.expires_at,
         "recipient": recipient,
         "notification": notification_for(recipient),
+        "shipping_config_id": issuance.shipping_config_id,
+        "personalization": personalization_for(issuance, seq),
+        "fulfillment": fulfillment_for(issuance),
         "created_at": utcnow(),
     }
     return IssuedCard(id=str(card_id), seq=seq, number=number, document=document)

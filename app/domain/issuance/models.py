@@ -29,6 +29,10 @@ class BulkIssuance(Document):
     card_number_prefix: str
     is_physical: bool = False
     design_template: str | None = None
+    shipping_config_id: str | None = None  # physical cards: where they ship
+    personalization: dict[str, Any] | None = None  # CardPersonalization, camelCase
+    name_line1_start_index: int | None = None  # numeric postfix of seq 0 (per program)
+    name_line1_end_index: int | None = None
     expires_at: datetime
     recipients: list[dict[str, Any]] | None = None
     csv_key: str | None = None

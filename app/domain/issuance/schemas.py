@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -18,6 +19,7 @@ from pydantic import (
 from app.lib.money import to_decimal
 from app.lib.settings import get_settings
 from app.lib.types import UtcDatetime
+from app.urls import OBJECT_ID_PATTERN
 
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _AMOUNT_STRING = re.compile(r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$")  # the seed's pattern
@@ -48,6 +50,25 @@ class BulkIssueRecipient(BaseModel):
     customMessage: Annotated[str, Field(max_length=500)] | None = None
 
 
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+class CardPersonalization(BaseModel):
+    """What the printer puts on a physical card and its carrier (Marqeta's card_personalization).
+
+    With `numericPostfix`, the n-th card of the batch gets ` n` appended to `nameLine1`,
+    numbered per program without gaps across batches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nameLine1: Text | None = None
+    nameLine2: Text | None = None
+    numericPostfix: bool = False
+    carrierMessage: Annotated[str, Field(max_length=60)] | None = None
+    cardImage: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    thermalColor: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+
+
 class BulkIssueGiftCardRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +78,8 @@ class BulkIssueGiftCardRequest(BaseModel):
     expiresAt: datetime | None = None
     count: Annotated[int, Field(ge=1)] | None = None
     recipients: list[BulkIssueRecipient] | None = None
+    shippingConfigId: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)] | None = None
+    cardPersonalization: CardPersonalization | None = None
 
     @field_validator("expiresAt")
     @classmethod
@@ -141,3 +164,7 @@ class BulkIssuanceOut(BaseModel):
     error: str | None
     createdAt: UtcDatetime
     completedAt: UtcDatetime | None
+    shippingConfigId: str | None = None
+    cardPersonalization: dict[str, Any] | None = None
+    nameLine1StartIndex: int | None = None  # the numeric postfix range (Marqeta's)
+    nameLine1EndIndex: int | None = None

@@ -9,6 +9,8 @@ from datetime import timedelta
 from bson import ObjectId
 
 from app.domain.cards.models import Card
+from app.domain.fulfillment.configs import release_postfixes, reserve_postfixes
+from app.domain.fulfillment.rules import check_physical
 from app.domain.issuance import csv_export
 from app.domain.issuance.generation import build_card, insert_cards
 from app.domain.issuance.models import BulkIssuance
@@ -45,9 +47,23 @@ class IssuanceService:
     ) -> BulkIssuanceSyncResponse | Accepted:
         program = await get_program(merchant_id, program_id)
         issuance = self._new_issuance(program, request)
-        if request.size <= program.sync_threshold:
-            return await self._issue_inline(issuance)
-        return await self._accept(issuance)
+        await check_physical(merchant_id, request)
+        if request.cardPersonalization and request.cardPersonalization.numericPostfix:
+            start, end = await reserve_postfixes(issuance.program_id, issuance.requested_count)
+            issuance.name_line1_start_index, issuance.name_line1_end_index = start, end
+        try:
+            if request.size <= program.sync_threshold:
+                return await self._issue_inline(issuance)
+            return await self._accept(issuance)
+        except BaseException:
+            if issuance.name_line1_start_index is not None:
+                with contextlib.suppress(Exception):
+                    await release_postfixes(
+                        issuance.program_id,
+                        issuance.name_line1_start_index,
+                        issuance.name_line1_end_index,
+                    )
+            raise
 
     def _new_issuance(self, program: Program, request: BulkIssueGiftCardRequest) -> BulkIssuance:
         try:
@@ -76,6 +92,12 @@ class IssuanceService:
             card_number_prefix=program.card_number_prefix,
             is_physical=request.isPhysical,
             design_template=request.designTemplate,
+            shipping_config_id=request.shippingConfigId,
+            personalization=(
+                request.cardPersonalization.model_dump(mode="json")
+                if request.cardPersonalization and request.isPhysical
+                else None
+            ),
             expires_at=request.expiresAt or now + timedelta(days=365),
             recipients=recipients,
             callback_url=program.callback_url,
@@ -212,6 +234,10 @@ class IssuanceService:
             error=issuance.error,
             createdAt=issuance.created_at,
             completedAt=issuance.completed_at,
+            shippingConfigId=issuance.shipping_config_id,
+            cardPersonalization=issuance.personalization,
+            nameLine1StartIndex=issuance.name_line1_start_index,
+            nameLine1EndIndex=issuance.name_line1_end_index,
         )
 
 

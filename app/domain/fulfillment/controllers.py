@@ -1,0 +1,129 @@
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from app.domain.fulfillment.events import SIGNATURE_HEADER
+from app.domain.fulfillment.schemas import (
+    FulfillAccepted,
+    FulfillmentOrderOut,
+    OrderStatus,
+    PrinterEventResult,
+    ShippingConfigCreate,
+    ShippingConfigOut,
+)
+from app.domain.fulfillment.services import FulfillmentService
+from app.lib.pagination import Page
+from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
+from app.urls import (
+    FULFILL,
+    FULFILLMENT_EVENTS,
+    FULFILLMENT_ORDER,
+    FULFILLMENT_ORDERS,
+    OBJECT_ID_PATTERN,
+    SHIPPING_CONFIG,
+    SHIPPING_CONFIGS,
+)
+
+
+def provide_fulfillment_service(state: State) -> FulfillmentService:
+    return FulfillmentService(state.resources)
+
+
+_DEPENDENCIES = {"fulfillment": Provide(provide_fulfillment_service, sync_to_thread=False)}
+
+
+class ShippingConfigController(Controller):
+    tags = ["Physical cards"]
+    dependencies = _DEPENDENCIES
+
+    @post(
+        SHIPPING_CONFIGS,
+        operation_id="createShippingConfig",
+        summary="Create a bulk shipping configuration",
+        status_code=HTTP_201_CREATED,
+    )
+    async def create(
+        self, request: Request, data: ShippingConfigCreate, fulfillment: FulfillmentService
+    ) -> ShippingConfigOut:
+        return await fulfillment.create_config(request.user.merchant_id, data)
+
+    @get(SHIPPING_CONFIGS, operation_id="listShippingConfigs", summary="List shipping configs")
+    async def list_all(
+        self,
+        request: Request,
+        fulfillment: FulfillmentService,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
+    ) -> Page[ShippingConfigOut]:
+        return await fulfillment.list_configs(request.user.merchant_id, limit, cursor)
+
+    @get(SHIPPING_CONFIG, operation_id="getShippingConfig", summary="One shipping configuration")
+    async def get_one(
+        self, request: Request, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
+    ) -> ShippingConfigOut:
+        return await fulfillment.get_config(request.user.merchant_id, shippingConfigId)
+
+    @post(
+        FULFILL,
+        operation_id="fulfillShippingConfig",
+        summary="Order every waiting card of the configuration from the printer",
+        description="202 with the new fulfillment order; 409 nothing_to_fulfill when no card "
+        "of the configuration is CREATED. Each card is in exactly one order.",
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def fulfill(
+        self, request: Request, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
+    ) -> FulfillAccepted:
+        return await fulfillment.fulfill(request.user.merchant_id, shippingConfigId)
+
+
+class FulfillmentOrderController(Controller):
+    tags = ["Physical cards"]
+    dependencies = _DEPENDENCIES
+
+    @get(FULFILLMENT_ORDERS, operation_id="listFulfillmentOrders", summary="Fulfillment orders")
+    async def list_all(
+        self,
+        request: Request,
+        fulfillment: FulfillmentService,
+        shippingConfigId: Annotated[str | None, Parameter(pattern=OBJECT_ID_PATTERN)] = None,
+        status: OrderStatus | None = None,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
+    ) -> Page[FulfillmentOrderOut]:
+        return await fulfillment.list_orders(
+            request.user.merchant_id, shippingConfigId, status, limit, cursor
+        )
+
+    @get(FULFILLMENT_ORDER, operation_id="getFulfillmentOrder", summary="One fulfillment order")
+    async def get_one(
+        self, request: Request, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
+    ) -> FulfillmentOrderOut:
+        return await fulfillment.get_order(request.user.merchant_id, fulfillmentOrderId)
+
+
+class PrinterEventController(Controller):
+    tags = ["Printer"]
+    dependencies = _DEPENDENCIES
+
+    @post(
+        FULFILLMENT_EVENTS,
+        operation_id="receivePrinterEvent",
+        summary="A status event from the card printer (HMAC-signed, no token)",
+        description=f"`{SIGNATURE_HEADER}`: hex HMAC-SHA256 of the raw body with the vendor "
+        "secret. Body: {eventId, orderId, status, carrier?, trackingNumber?, cardIds?}. "
+        "Idempotent by eventId; statuses only move forward.",
+        status_code=HTTP_200_OK,
+        security=[],
+    )
+    async def receive(
+        self,
+        request: Request,
+        fulfillment: FulfillmentService,
+        signature: Annotated[str | None, Parameter(header=SIGNATURE_HEADER)] = None,
+    ) -> PrinterEventResult:
+        return await fulfillment.printer_event(await request.body(), signature)

@@ -1,0 +1,112 @@
+"""Storage of physical-card fulfillment: configurations, orders, vendor events, cut-offs.
+
+Dialect (see embedded-mongo.md): references are 24-hex strings, times the code compares or
+writes with `$set` are epoch milliseconds (`*_ms`), and every "exactly once" is a unique index
+or a conditional update, never a transaction.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from beanie import Document
+from pymongo import ASCENDING, IndexModel
+
+
+class ShippingConfig(Document):
+    """Synctera's bulk order configuration: where the parcel of a merchant's cards goes."""
+
+    merchant_id: str
+    name: str
+    policy: str  # AUTO | MANUAL
+    shipping: dict[str, Any]  # camelCase, as the API takes it
+    return_address: dict[str, Any] | None = None
+    created_ms: int
+    created_at: datetime
+
+    class Settings:
+        name = "shipping_configs"
+        indexes = [
+            IndexModel([("merchant_id", ASCENDING)]),
+            IndexModel([("policy", ASCENDING)]),
+        ]
+
+
+class FulfillmentOrder(Document):
+    """One parcel: every card claimed for it carries `fulfillment.order_id` = this id.
+
+    `changes` numbers the order's changes (`$inc`): each change is one merchant webhook event
+    with a stable id. `submission` is the provider's state, `webhook` the latest delivery's.
+    """
+
+    merchant_id: str
+    shipping_config_id: str
+    trigger: str  # MANUAL | AUTO
+    cutoff_ms: int | None = None
+    status: str  # PENDING | SUBMITTED | SHIPPED | DELIVERED | FAILED
+    card_count: int = 0
+    program_ids: list[str] = []
+    manifest_key: str | None = None
+    provider: str
+    submission: dict[str, Any] | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    changes: int = 0
+    webhook: dict[str, Any] | None = None
+    error: str | None = None
+    created_ms: int
+    created_at: datetime
+    submitted_ms: int | None = None
+    shipped_ms: int | None = None
+    delivered_ms: int | None = None
+
+    class Settings:
+        name = "fulfillment_orders"
+        indexes = [
+            IndexModel([("merchant_id", ASCENDING), ("shipping_config_id", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("created_ms", ASCENDING)]),
+        ]
+
+
+class FulfillmentEvent(Document):
+    """A status event from the printer, kept by its `event_id` (unique): a replay is a no-op."""
+
+    event_id: str
+    order_id: str
+    status: str
+    body: dict[str, Any]
+    result: dict[str, Any] | None = None  # what the first delivery answered, once applied
+    received_ms: int
+
+    class Settings:
+        name = "fulfillment_events"
+        indexes = [IndexModel([("event_id", ASCENDING)], unique=True)]
+
+
+class FulfillmentCutoff(Document):
+    """The ledger of AUTO cut-offs: one row per (configuration, cut-off instant), unique.
+
+    Whoever inserts the row owns that cut-off; `order_id` is chosen before the insert so a run
+    that died is resumed into the same order. `state`: claimed → ordered | empty.
+    """
+
+    shipping_config_id: str
+    cutoff_ms: int
+    order_id: str
+    state: str
+    claimed_ms: int
+
+    class Settings:
+        name = "fulfillment_cutoffs"
+        indexes = [
+            IndexModel([("shipping_config_id", ASCENDING), ("cutoff_ms", ASCENDING)], unique=True)
+        ]
+
+
+class PostfixCounter(Document):
+    """Per program (`_id` = the program id): the last numeric postfix handed out."""
+
+    id: str  # type: ignore[assignment]
+    next: int = 0
+
+    class Settings:
+        name = "postfix_counters"

@@ -1,0 +1,80 @@
+"""Card printers behind one interface: `file` (the manifest waits in the object store for
+pickup) and `http` (a signed notice POSTed to PRINTER_URL; arq retries it with backoff).
+
+The http notice is JSON with a presigned, expiring `manifestUrl`, signed in the header
+`Giftcards-Printer-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>." + body>` with
+PRINTER_SECRET, the scheme of our merchant webhooks.
+"""
+
+import json
+from typing import Protocol
+
+import httpx
+
+from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
+from app.domain.webhooks import signing
+from app.lib.object_store import ObjectStore
+from app.lib.settings import Settings
+
+SIGNATURE_HEADER = "Giftcards-Printer-Signature"
+
+
+class PrinterProvider(Protocol):
+    name: str
+
+    async def submit(
+        self, order: FulfillmentOrder, config: ShippingConfig, manifest_key: str
+    ) -> dict:
+        """Hands the order to the printer; returns what to record; raises to be retried."""
+        ...
+
+
+class FileProvider:
+    name = "file"
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    async def submit(
+        self, order: FulfillmentOrder, config: ShippingConfig, manifest_key: str
+    ) -> dict:
+        return {"location": f"s3://{self.store.bucket}/{manifest_key}"}
+
+
+class HttpProvider:
+    name = "http"
+
+    def __init__(self, settings: Settings, store: ObjectStore) -> None:
+        self.url, self.secret = settings.printer_url, settings.printer_secret
+        self.ttl = settings.manifest_link_ttl_seconds
+        self.store = store
+
+    async def submit(
+        self, order: FulfillmentOrder, config: ShippingConfig, manifest_key: str
+    ) -> dict:
+        if not self.url:
+            raise RuntimeError("PRINTER_URL is not set")
+        body = json.dumps(
+            {
+                "orderId": str(order.id),
+                "cardCount": order.card_count,
+                "manifestUrl": self.store.presigned_get(manifest_key, self.ttl),
+                "shipping": config.shipping,
+                "returnAddress": config.return_address,
+            },
+            separators=(",", ":"),
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: signing.sign(self.secret, body),
+        }
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(self.url, content=body, headers=headers)
+        response.raise_for_status()
+        return {"location": self.url, "httpStatus": response.status_code}
+
+
+def provider_for(settings: Settings, store: ObjectStore) -> PrinterProvider:
+    if settings.printer_provider == "http":
+        return HttpProvider(settings, store)
+    return FileProvider(store)

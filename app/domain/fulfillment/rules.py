@@ -1,0 +1,27 @@
+"""The contract's rules for physical cards on a bulk issue request (422 with the field's loc)."""
+
+from app.domain.fulfillment.configs import find_config
+from app.domain.issuance.schemas import BulkIssueGiftCardRequest
+from app.lib.errors import validation_error
+
+
+async def check_physical(merchant_id: str, request: BulkIssueGiftCardRequest) -> None:
+    config_id = request.shippingConfigId
+    if not request.isPhysical:
+        if config_id is not None:
+            raise validation_error(
+                ["body", "shippingConfigId"], "only physical cards ship", input_=config_id
+            )
+        if request.cardPersonalization is not None:
+            raise validation_error(
+                ["body", "cardPersonalization"], "only physical cards are personalized"
+            )
+        return
+    if config_id is None:
+        raise validation_error(
+            ["body", "shippingConfigId"], "physical cards need a shipping configuration"
+        )
+    if await find_config(merchant_id, config_id) is None:
+        raise validation_error(
+            ["body", "shippingConfigId"], "no such shipping configuration", input_=config_id
+        )
