@@ -39,8 +39,12 @@ def collection():
     return BulkIssuance.get_pymongo_collection()
 
 
-async def advance(res: Resources, issuance_id: str, job_id: str, slice_seconds: float) -> None:
-    """Runs steps for up to `slice_seconds`, then hands the task to a fresh job."""
+async def advance(
+    res: Resources, issuance_id: str, job_id: str, slice_seconds: float, stretch_seconds: float
+) -> None:
+    """Runs steps for `slice_seconds`, then hands the task to a fresh job. While a CSV part is
+    half written it goes on, up to `stretch_seconds`, rather than drop the part and read its
+    cards back from the database later."""
     issuance = await _owned(issuance_id, job_id)
     if issuance is None:
         return
@@ -48,7 +52,7 @@ async def advance(res: Resources, issuance_id: str, job_id: str, slice_seconds: 
         {"_id": issuance.id, "status": "pending"},
         {"$set": {"status": "running", "started_at": utcnow()}},
     )
-    deadline = time.monotonic() + slice_seconds
+    started = time.monotonic()
     parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, issuance.mode)
     while True:
         await _beat(issuance)
@@ -62,7 +66,8 @@ async def advance(res: Resources, issuance_id: str, job_id: str, slice_seconds: 
         issuance = await _owned(issuance_id, job_id)
         if issuance is None:
             return
-        if time.monotonic() >= deadline:
+        elapsed = time.monotonic() - started
+        if elapsed >= slice_seconds and (not parts.filling or elapsed >= stretch_seconds):
             await _hand_off(res, issuance, job_id)
             return
 

@@ -43,6 +43,11 @@ class PartBuffer:
             self.chunks.append(csv_export.encode_rows(rows))
         return complete
 
+    @property
+    def filling(self) -> bool:
+        """A part is under way: handing off now would drop it."""
+        return self.part is not None
+
     def _start(self, seq: int) -> None:
         self.part = seq // self.rows_per_part + 1
         self.next_seq = seq
