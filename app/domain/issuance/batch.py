@@ -106,7 +106,7 @@ async def _queue_notifications(
             "program_id": issuance.program_id,
             "bulk_issuance_id": str(issuance.id),
             "seq": {"$gte": start, "$lt": end},
-            "notification.status": "pending",
+            "notification.status": {"$in": ["pending", "sending"]},
         },
         {"_id": 1},
     )

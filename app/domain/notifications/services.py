@@ -1,9 +1,14 @@
 """One notification per recipient card, sent by a worker after the card exists.
 
-State lives on the card (`notification.status` pending/sent/failed, attempts, lastError,
-sentAt). A failure is retried by arq with backoff and never touches the card itself.
-Delivery is at-least-once: a worker that dies after the send and before recording it sends
-again on retry; the stable Message-ID / Idempotency-Key let the receiving side drop the copy.
+State lives on the card: `notification.status` pending → sending → sent (or failed), with
+attempts, lastError, sentAt. A failure is retried by arq with backoff and never touches the
+card itself.
+
+The intent is recorded before the send (`sending`, attempts + 1), so a retry knows when an
+earlier attempt may already have gone out. What stays at-least-once is the gap between a
+successful send and recording `sent`: a worker dying there sends again on retry. The SMS
+webhook gets the same Idempotency-Key each time (a gateway that honours it sends once);
+SMTP has no such key, so the email keeps one Message-ID for receivers to drop the copy.
 """
 
 import logging
@@ -43,12 +48,17 @@ async def send_for_card(res: Resources, card_id: str) -> bool:
     card = await collection.find_one({"_id": ObjectId(card_id)})
     if not card or not card.get("notification") or card["notification"]["status"] == "sent":
         return False
-    await collection.update_one({"_id": card["_id"]}, {"$inc": {"notification.attempts": 1}})
+    maybe_sent = card["notification"]["status"] == "sending"  # an attempt died mid-way
+    await collection.update_one(
+        {"_id": card["_id"]},
+        {"$set": {"notification.status": "sending"}, "$inc": {"notification.attempts": 1}},
+    )
     log.debug(
-        "sending the %s notification of card %s (try %d)",
+        "sending the %s notification of card %s (try %d%s)",
         card["notification"]["channel"],
         card_id,
         card["notification"]["attempts"] + 1,
+        ", an earlier try may have sent it" if maybe_sent else "",
     )
     number = res.vault.decrypt(card["number_enc"], card_id)
     subject, body = _text(card, number)
@@ -95,7 +105,10 @@ async def requeue_pending(res: Resources, older_than_seconds: int = 60, limit: i
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     cursor = (
         Card.get_pymongo_collection()
-        .find({"notification.status": "pending", "created_at": {"$lt": cutoff}}, {"_id": 1})
+        .find(
+            {"notification.status": {"$in": ["pending", "sending"]}, "created_at": {"$lt": cutoff}},
+            {"_id": 1},
+        )
         .limit(limit)
     )
     card_ids = [str(doc["_id"]) async for doc in cursor]
