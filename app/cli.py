@@ -1,7 +1,12 @@
-"""Operator commands: `python -m app.cli merchant create NAME`, `python -m app.cli seed-demo`."""
+"""Operator commands: `python -m app.cli merchant create NAME`, `python -m app.cli seed-demo`,
+and the dev printer: `python -m app.cli printer advance ORDER_ID STATUS [--tracking N]`."""
 
 import argparse
 import asyncio
+import json
+import uuid
+
+import httpx
 
 from app.domain.merchants.services import create_merchant, ensure_merchant
 from app.domain.programs.models import Program
@@ -42,6 +47,30 @@ async def _seed_demo() -> None:
     print(f"demo program id:  {program.id}")
 
 
+def _printer_advance(args: argparse.Namespace) -> None:
+    """Posts a status event signed as the printer would (VENDOR_SECRET), to the running API."""
+    from app.domain.fulfillment.events import SIGNATURE_HEADER, sign
+
+    settings = get_settings()
+    event: dict = {"eventId": str(uuid.uuid4()), "orderId": args.order_id, "status": args.status}
+    if args.carrier or (args.status == "SHIPPED" and args.tracking):
+        event["carrier"] = args.carrier or "UPS"
+    if args.tracking:
+        event["trackingNumber"] = args.tracking
+    if args.card:
+        event["cardIds"] = args.card
+    body = json.dumps(event).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(settings.vendor_secret, body),
+    }
+    url = (args.url or settings.base_url).rstrip("/") + "/v2/fulfillment/events"
+    response = httpx.post(url, content=body, headers=headers, timeout=30)
+    print(f"{response.status_code} {response.text}")
+    if response.status_code >= 400:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,9 +79,20 @@ def main(argv: list[str] | None = None) -> None:
     create = merchant_commands.add_parser("create", help="create a merchant and print its key")
     create.add_argument("name")
     commands.add_parser("seed-demo", help="create the demo merchant (DEMO_API_KEY) and program")
+    printer = commands.add_parser("printer", help="act as the card printer (development)")
+    printer_commands = printer.add_subparsers(dest="action", required=True)
+    advance = printer_commands.add_parser("advance", help="post a signed status event")
+    advance.add_argument("order_id")
+    advance.add_argument("status", choices=["SHIPPED", "DELIVERED", "REJECTED", "RETURNED"])
+    advance.add_argument("--tracking", help="tracking number (SHIPPED)")
+    advance.add_argument("--carrier", help="carrier (default UPS when a tracking number is given)")
+    advance.add_argument("--card", action="append", help="only this card id (repeatable)")
+    advance.add_argument("--url", help="the API's base URL (default http://API_HOST:API_PORT)")
     args = parser.parse_args(argv)
     if args.command == "merchant":
         asyncio.run(_merchant_create(args.name))
+    elif args.command == "printer":
+        _printer_advance(args)
     else:
         asyncio.run(_seed_demo())
 
