@@ -354,6 +354,76 @@ async def fig_poll(ctx: Ctx) -> None:
     out("poll_rps/health_rps", f"{poll / health:.2f}", how)
 
 
+SHIPPING = {
+    "recipientName": {"firstName": "Jane", "lastName": "Smith"},
+    "address": {"line1": "1 Main St", "city": "Seattle", "state": "WA", "postalCode": "98109",
+                "countryCode": "US"},
+    "method": "STANDARD",
+}  # fmt: skip
+
+
+async def raw_update_many(db, n: int) -> float:
+    """Seconds of one update_many claiming ``n`` physical card-shaped docs (inserted untimed)
+    in a scratch collection with the cards' indexes, as the fulfill call does."""
+    coll = db[f"bench_raw_{secrets.token_hex(4)}"]
+    await coll.create_indexes([*CARD_INDEXES, IndexModel([("shipping_config_id", ASCENDING)])])
+    bulk_id, config_id = secrets.token_hex(12), secrets.token_hex(12)
+    try:
+        for start in range(0, n, INSERT_BATCH):
+            docs = card_docs(bulk_id, start, min(INSERT_BATCH, n - start))
+            for doc in docs:
+                doc["shipping_config_id"] = config_id
+                doc["fulfillment"] = {"status": "CREATED", "order_id": None, "updated_ms": 0}
+            await coll.insert_many(docs, ordered=False)
+        t0 = time.perf_counter()
+        query = {"shipping_config_id": config_id, "fulfillment.status": "CREATED"}
+        order = {"fulfillment.status": "ORDERED", "fulfillment.order_id": secrets.token_hex(12)}
+        done = await coll.update_many(query, {"$set": order})
+        seconds = time.perf_counter() - t0
+    finally:
+        await coll.drop()
+    if done.modified_count != n:
+        raise BenchError(f"raw update_many modified {done.modified_count} of {n}")
+    return seconds
+
+
+async def fig_fulfill(ctx: Ctx) -> None:
+    """5. Cut and submit a fulfillment order of n physical cards vs a raw update_many of n."""
+    n = ctx.args.count_async
+    name = label(n)
+    say(f"raw update_many of {n} docs, then {n} physical cards issued and fulfilled")
+    raw = await raw_update_many(ctx.db, n)
+    how = "one AsyncMongoClient update_many, card-shaped docs, indexed shipping_config_id"
+    out(f"raw_update_many_{name}", f"{raw:.2f} s", how)
+    body = {"name": "Bench store", "policy": "MANUAL", "shipping": SHIPPING}
+    config = await api(ctx.http, "POST", "/v2/giftcards/shipping-configs", 201, json=body)
+    issue = {"initialValue": "10.00", "count": n, "isPhysical": True}
+    issue |= {"shippingConfigId": config["id"]}
+    task_id = (await api(ctx.http, "POST", ctx.bulk, 202, json=issue))["taskId"]
+    deadline = time.perf_counter() + 120 + n / 200
+    while (await api(ctx.http, "GET", f"/v2/giftcards/tasks/{task_id}", 200))["status"] not in (
+        "completed",
+        "failed",
+    ):
+        if time.perf_counter() > deadline:
+            raise BenchError(f"physical batch {task_id} not completed")
+        await asyncio.sleep(0.5)
+    t0 = time.perf_counter()
+    fulfill = f"/v2/giftcards/shipping-configs/{config['id']}/fulfill"
+    accepted = await api(ctx.http, "POST", fulfill, 202, timeout=300)
+    cut = time.perf_counter() - t0
+    order_url = f"/v2/giftcards/fulfillment-orders/{accepted['fulfillmentOrderId']}"
+    while (order := await api(ctx.http, "GET", order_url, 200))["status"] == "PENDING":
+        if time.perf_counter() - t0 > 300:
+            raise BenchError(f"order not submitted after 300 s: {order.get('error')}")
+        await asyncio.sleep(0.2)
+    seconds = time.perf_counter() - t0
+    how = f"POST fulfill (202 after {cut:.2f} s, {accepted['cardCount']} cards) -> order "
+    how += f"{order['status']}: manifest of {order['cardCount']} rows written and submitted"
+    out(f"fulfill_{name}", f"{seconds:.2f} s", how)
+    out(f"fulfill_{name}/raw_update_many_{name}", f"{seconds / raw:.1f}", "same database")
+
+
 async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # asyncio.run already turns SIGINT into this
         asyncio.get_running_loop().add_signal_handler(sig, asyncio.current_task().cancel)
@@ -384,6 +454,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
                 (fig_inline, "inline_50"),
                 (fig_rss, "worker_peak_rss"),
                 (fig_poll, "poll_rps"),
+                (fig_fulfill, f"fulfill_{label(args.count_async)}"),
             ):
                 try:
                     await figure(ctx)
