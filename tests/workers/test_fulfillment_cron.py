@@ -48,7 +48,7 @@ async def _after_more_ticks(workers, count: int) -> None:
 
 
 async def test_two_workers_cut_one_order_at_the_cutoff(deployment, new_tenant):
-    d, tenant, _, config, epoch = await _auto_setup(deployment, new_tenant, lead_seconds=20)
+    d, tenant, _, config, epoch = await _auto_setup(deployment, new_tenant, lead_seconds=30)
     workers = [d.worker(), d.worker()]
     assert time.time() < epoch  # both run when the cut-off comes, not only at start-up
 
@@ -63,7 +63,7 @@ async def test_two_workers_cut_one_order_at_the_cutoff(deployment, new_tenant):
 
 
 async def test_a_missed_cutoff_is_caught_up_once_when_a_worker_starts(deployment, new_tenant):
-    d, tenant, program, config, epoch = await _auto_setup(deployment, new_tenant, lead_seconds=10)
+    d, tenant, program, config, epoch = await _auto_setup(deployment, new_tenant, lead_seconds=30)
     await wait_until(lambda: time.time() > epoch + 0.5, timeout=30, message="cut-off passed")
     late = {"initialValue": 5, "count": 3, "isPhysical": True, "shippingConfigId": config["id"]}
     assert (await tenant.bulk(program["id"], late)).status_code == 201  # after the cut-off

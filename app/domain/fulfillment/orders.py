@@ -25,6 +25,8 @@ from app.lib.resources import Resources
 from app.lib.types import utcnow
 
 log = logging.getLogger(__name__)
+# An order shows once its cards are claimed: not while a cut is under way (or came to nothing).
+VISIBLE = {"card_count": {"$gt": 0}}
 
 
 def cards():
@@ -161,7 +163,9 @@ async def announce(
 
 
 async def get_order(merchant_id: str, order_id: str) -> FulfillmentOrder:
-    order = await FulfillmentOrder.find_one({"_id": ObjectId(order_id), "merchant_id": merchant_id})
+    order = await FulfillmentOrder.find_one(
+        {"_id": ObjectId(order_id), "merchant_id": merchant_id, **VISIBLE}
+    )
     if order is None:
         raise NotFoundError("Fulfillment order not found.", code="fulfillment_order_not_found")
     return order
@@ -170,7 +174,11 @@ async def get_order(merchant_id: str, order_id: str) -> FulfillmentOrder:
 async def list_orders(
     merchant_id: str, config_id: str | None, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[FulfillmentOrder], str | None]:
-    query: dict = {"merchant_id": merchant_id, **id_filter(cursor, newest_first=True)}
+    query: dict = {
+        "merchant_id": merchant_id,
+        **VISIBLE,
+        **id_filter(cursor, newest_first=True),
+    }
     if config_id:
         query["shipping_config_id"] = config_id
     if status:
