@@ -1,6 +1,7 @@
 """AUTO fulfillment at the daily cut-off: once per cut-off, however many workers, and caught
 up when no worker was running at the cut-off."""
 
+import secrets
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,9 +20,14 @@ def cutoff_in(seconds: float) -> tuple[str, float]:
 
 async def _auto_setup(deployment, new_tenant, lead_seconds: float):
     cutoff, epoch = cutoff_in(lead_seconds)
-    d = deployment(FULFILLMENT_CUTOFF=cutoff, FULFILLMENT_TIMEZONE=ZONE, SWEEP_INTERVAL_SECONDS="2")
+    # a database of its own: every worker fulfills every AUTO configuration of its database at
+    # its own cut-off, so the session's worker (and other tests) must not see these
+    private = {"MONGODB_DB": f"auto_{secrets.token_hex(4)}"}
+    d = deployment(
+        FULFILLMENT_CUTOFF=cutoff, FULFILLMENT_TIMEZONE=ZONE, SWEEP_INTERVAL_SECONDS="2", **private
+    )
     api = d.api()
-    tenant = await new_tenant("Auto Stores", base_url=api.base_url)
+    tenant = await new_tenant("Auto Stores", base_url=api.base_url, env=private)
     program = await tenant.create_program(name="Auto")
     created = await tenant.http.post("/v2/giftcards/shipping-configs", json=shipping_config("AUTO"))
     config = created.json()

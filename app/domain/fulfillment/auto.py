@@ -66,8 +66,15 @@ async def fulfill_at(res: Resources, config: ShippingConfig, cutoff_ms: int) -> 
     row = await _claim(res, str(config.id), cutoff_ms)
     if row is None:
         return False
-    order = await cut(res, config, ObjectId(row["order_id"]), "AUTO", cutoff_ms=cutoff_ms)
-    await FulfillmentCutoff.get_pymongo_collection().update_one(
+    ledger = FulfillmentCutoff.get_pymongo_collection()
+    try:
+        order = await cut(res, config, ObjectId(row["order_id"]), "AUTO", cutoff_ms=cutoff_ms)
+    except BaseException:  # let the next tick resume it now, not once the claim is stale
+        await ledger.update_one(
+            {"_id": row["_id"], "state": "claimed"}, {"$set": {"claimed_ms": 0}}
+        )
+        raise
+    await ledger.update_one(
         {"_id": row["_id"]}, {"$set": {"state": "ordered" if order else "empty"}}
     )
     log.info(
