@@ -35,6 +35,7 @@ class BulkIssuance(Document):
     name_line1_end_index: int | None = None
     expires_at: datetime
     recipients: list[dict[str, Any]] | None = None
+    notifications_open: bool = False  # recipients mode, until every notification is settled
     csv_key: str | None = None
     csv_upload_id: str | None = None
     csv_parts: dict[str, str] = {}  # part number -> ETag of the multipart CSV upload

@@ -100,6 +100,7 @@ class IssuanceService:
             ),
             expires_at=request.expiresAt or now + timedelta(days=365),
             recipients=recipients,
+            notifications_open=recipients is not None,
             callback_url=program.callback_url,
             callback={"status": "pending", "attempts": 0} if program.callback_url else None,
             created_at=now,

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from bson import ObjectId
 
 from app.domain.cards.models import Card
+from app.domain.issuance.models import BulkIssuance
 from app.domain.notifications.channels import send_email, sms_provider
 from app.lib import jobs
 from app.lib.money import format_minor
@@ -99,18 +100,61 @@ async def record_failure(card_id: str, error: str, final: bool) -> None:
     )
 
 
-async def requeue_pending(res: Resources, older_than_seconds: int = 60, limit: int = 1000) -> int:
+async def requeue_pending(
+    res: Resources, older_than_seconds: int = 60, within_hours: int = 48, limit: int = 1000
+) -> int:
     """Notifications still pending a while after their card was made (Redis was down when they
-    were to be queued, or Redis lost them): queue them again. The job id dedupes the rest."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    cursor = (
-        Card.get_pymongo_collection()
-        .find(
-            {"notification.status": {"$in": ["pending", "sending"]}, "created_at": {"$lt": cutoff}},
-            {"_id": 1},
-        )
-        .limit(limit)
+    were to be queued, or Redis lost them): queue them again. The job id dedupes the rest.
+
+    Only the cards of recent recipient batches are searched, through the
+    (program_id, bulk_issuance_id, seq) index: a filter on `notification.status` alone would
+    scan every card, and on the embedded server that scan stalls every other request."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    issuances = BulkIssuance.get_pymongo_collection()
+    batches = issuances.find(
+        {
+            "mode": "recipients",
+            "notifications_open": True,
+            "created_at": {"$gte": now - timedelta(hours=within_hours)},
+        },
+        {"program_id": 1, "status": 1},
     )
-    card_ids = [str(doc["_id"]) async for doc in cursor]
+    card_ids: list[str] = []
+    async for batch in batches:
+        cursor = (
+            Card.get_pymongo_collection()
+            .find(
+                {
+                    "program_id": batch["program_id"],
+                    "bulk_issuance_id": str(batch["_id"]),
+                    "notification.status": {"$in": ["pending", "sending"]},
+                    "created_at": {"$lt": cutoff},
+                },
+                {"_id": 1},
+            )
+            .limit(limit - len(card_ids))
+        )
+        found = [str(doc["_id"]) async for doc in cursor]
+        if not found and batch["status"] == "completed" and await _all_settled(batch):
+            await issuances.update_one(
+                {"_id": batch["_id"]}, {"$set": {"notifications_open": False}}
+            )
+        card_ids += found
+        if len(card_ids) >= limit:
+            break
     await jobs.enqueue_notifications(res.redis, card_ids)
     return len(card_ids)
+
+
+async def _all_settled(batch: dict) -> bool:
+    """No card of the batch still waits to be sent (recent ones included)."""
+    waiting = await Card.get_pymongo_collection().find_one(
+        {
+            "program_id": batch["program_id"],
+            "bulk_issuance_id": str(batch["_id"]),
+            "notification.status": {"$in": ["pending", "sending"]},
+        },
+        {"_id": 1},
+    )
+    return waiting is None
