@@ -1,11 +1,13 @@
 """arq job functions: thin wrappers that call the domain services with the worker's resources.
 
 Each wrapper turns a failure into arq's `Retry(defer=backoff)` while tries remain, and records
-the final failure where the user can see it (the task, the card, the callback state).
+the final failure where the user can see it (the task, the card, the callback or order state):
+`_retrying` does that for every job but the batch chain, whose failures feed the sweeper.
 """
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from arq import Retry
 
@@ -57,26 +59,48 @@ async def advance_issuance(ctx: dict, issuance_id: str) -> None:
         raise _retry_later(ctx, exc) from exc
 
 
-async def send_notification(ctx: dict, card_id: str) -> None:
-    final = ctx.get("job_try", 1) >= _res(ctx).settings.notification_max_tries
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _retrying(
+    ctx: dict,
+    what: str,
+    max_tries: int,
+    call: Callable[[], Awaitable[None]],
+    record_failure: Callable[[str, bool], Awaitable[None]],
+    error_text: Callable[[BaseException], str] = _error_text,
+) -> None:
+    """Runs `call`; on failure records it (final on the last try) and, while tries remain,
+    asks arq to run the job again after a backoff."""
+    final = ctx.get("job_try", 1) >= max_tries
     try:
-        await notifications.send_for_card(_res(ctx), card_id)
+        await call()
     except Exception as exc:
-        await notifications.record_failure(card_id, f"{type(exc).__name__}: {exc}", final)
-        log.warning("notification for card %s failed: %s", card_id, type(exc).__name__)
+        await record_failure(error_text(exc), final)
+        log.warning("%s failed (try %d): %s", what, ctx.get("job_try", 1), type(exc).__name__)
         if not final:
             raise _retry_later(ctx, exc) from exc
+
+
+async def send_notification(ctx: dict, card_id: str) -> None:
+    await _retrying(
+        ctx,
+        f"notification for card {card_id}",
+        _res(ctx).settings.notification_max_tries,
+        lambda: notifications.send_for_card(_res(ctx), card_id),
+        lambda error, final: notifications.record_failure(card_id, error, final),
+    )
 
 
 async def deliver_callback(ctx: dict, issuance_id: str) -> None:
-    final = ctx.get("job_try", 1) >= _res(ctx).settings.callback_max_tries
-    try:
-        await callbacks.deliver(_res(ctx), issuance_id)
-    except Exception as exc:
-        await callbacks.record_failure(issuance_id, f"{type(exc).__name__}: {exc}", final)
-        log.warning("callback for %s failed: %s", issuance_id, type(exc).__name__)
-        if not final:
-            raise _retry_later(ctx, exc) from exc
+    await _retrying(
+        ctx,
+        f"callback for {issuance_id}",
+        _res(ctx).settings.callback_max_tries,
+        lambda: callbacks.deliver(_res(ctx), issuance_id),
+        lambda error, final: callbacks.record_failure(issuance_id, error, final),
+    )
 
 
 async def sweep(ctx: dict) -> None:
@@ -90,30 +114,33 @@ async def sweep(ctx: dict) -> None:
 async def submit_fulfillment_order(ctx: dict, order_id: str) -> None:
     """Writes the order's manifest and submits it to the printer; retried with backoff."""
     res = _res(ctx)
-    final = ctx.get("job_try", 1) >= res.settings.printer_max_tries
-    try:
+
+    async def submit() -> None:
         async with asyncio.timeout(res.settings.job_timeout_seconds * 0.8):
             await submission.submit(res, order_id, ctx.get("job_try", 1))
-    except Exception as exc:
-        reason = describe(exc)
-        log.warning("fulfillment order %s: %s (try %d)", order_id, reason, ctx.get("job_try", 1))
-        await submission.record_failure(res, order_id, reason, final)
-        if not final:
-            raise _retry_later(ctx, exc) from exc
+
+    await _retrying(
+        ctx,
+        f"fulfillment order {order_id}",
+        res.settings.printer_max_tries,
+        submit,
+        lambda reason, final: submission.record_failure(res, order_id, reason, final),
+        error_text=describe,
+    )
 
 
 async def deliver_fulfillment_webhook(
     ctx: dict, order_id: str, event_type: str, program_id: str, change: dict
 ) -> None:
-    final = ctx.get("job_try", 1) >= _res(ctx).settings.callback_max_tries
-    try:
-        await fulfillment_webhooks.deliver(_res(ctx), order_id, event_type, program_id, change)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        await fulfillment_webhooks.record_failure(order_id, event_type, error, final)
-        log.warning("%s for order %s failed: %s", event_type, order_id, type(exc).__name__)
-        if not final:
-            raise _retry_later(ctx, exc) from exc
+    await _retrying(
+        ctx,
+        f"{event_type} for order {order_id}",
+        _res(ctx).settings.callback_max_tries,
+        lambda: fulfillment_webhooks.deliver(_res(ctx), order_id, event_type, program_id, change),
+        lambda error, final: fulfillment_webhooks.record_failure(
+            order_id, event_type, error, final
+        ),
+    )
 
 
 async def fulfillment_cutoffs(ctx: dict) -> None:
