@@ -116,8 +116,10 @@ async def submit_fulfillment_order(ctx: dict, order_id: str) -> None:
     res = _res(ctx)
 
     async def submit() -> None:
-        async with asyncio.timeout(res.settings.job_timeout_seconds * 0.8):
-            await submission.submit(res, order_id, ctx.get("job_try", 1))
+        # like the batch chain: inside arq's timeout, and a big manifest hands off to a next job
+        timeout = res.settings.job_timeout_seconds
+        async with asyncio.timeout(timeout * 0.8):
+            await submission.submit(res, order_id, ctx.get("job_try", 1), timeout * 0.4)
 
     await _retrying(
         ctx,

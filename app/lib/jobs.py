@@ -36,9 +36,13 @@ async def enqueue_callback_if_wanted(redis: ArqRedis, issuance: Any) -> None:
         )
 
 
-async def enqueue_submit_order(redis: ArqRedis, order_id: str, recovery: int = 0) -> None:
-    """Writes the order's manifest and hands it to the printer (once per order)."""
-    job_id = f"fulfill:{order_id}" + (f":r{recovery}" if recovery else "")
+async def enqueue_submit_order(
+    redis: ArqRedis, order_id: str, recovery: int = 0, after_part: int = 0
+) -> None:
+    """Writes the order's manifest and hands it to the printer (once per order); a big
+    manifest's next job goes on after part `after_part`."""
+    job_id = f"fulfill:{order_id}" + (f":p{after_part}" if after_part else "")
+    job_id += f":r{recovery}" if recovery else ""
     await redis.enqueue_job(SUBMIT_ORDER, order_id, _job_id=job_id)
 
 

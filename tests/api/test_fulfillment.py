@@ -114,7 +114,9 @@ async def test_physical_walk_from_issue_to_delivered(tenant, printer, webhook_re
     rows, header = await download_csv(order["manifestUrl"])
     assert header[:3] == ["orderId", "cardId", "cardNumber"]
     by_id = {c["id"]: c for c in cards}
-    assert [r["cardId"] for r in rows] == sorted(by_id)
+    assert sorted(r["cardId"] for r in rows) == sorted(by_id)  # each card once
+    # rows by bulk issuance, then seq: the postfix order
+    assert [int(r["nameLine1"].rsplit(" ", 1)[1]) for r in rows] == list(range(1, 131))
     for row in rows:
         card = by_id[row["cardId"]]
         assert row["orderId"] == order_id

@@ -93,6 +93,9 @@ async def receive(res: Resources, body: bytes, signature: str | None) -> Printer
 
 async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) -> PrinterEventResult:
     number = await next_change(str(order.id))
+    await FulfillmentOrder.get_pymongo_collection().update_one(
+        {"_id": order.id}, {"$set": {"cards_moved": True}}
+    )
     moved_cards, asked = await _move_cards(order, event, number)
     order_from, order_to = order.status, _order_target(event)
     order_moved = order_to is not None and await _move_order(order, event, order_to)

@@ -45,12 +45,19 @@ class FulfillmentOrder(Document):
     status: str  # PENDING | SUBMITTED | SHIPPED | DELIVERED | FAILED
     card_count: int = 0
     program_ids: list[str] = []
-    manifest_key: str | None = None
+    # its cards by bulk issuance: issuance, program, count, first and last seq (set at the cut)
+    batches: list[dict[str, Any]] = []
+    manifest_key: str | None = None  # set once the manifest is whole
+    # a big manifest's multipart upload so far: upload_id, etags, batch, seq, rows, updated_ms
+    manifest_progress: dict[str, Any] | None = None
     provider: str
     submission: dict[str, Any] | None = None
     carrier: str | None = None
     tracking_number: str | None = None
     changes: int = 0
+    # set before a printer event first moves cards: until then every card is ORDERED, so
+    # `cardsByStatus` needs no scan of the order's cards (polling a big order stays cheap)
+    cards_moved: bool = False
     webhook: dict[str, Any] | None = None
     error: str | None = None
     created_ms: int

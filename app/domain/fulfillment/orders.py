@@ -17,6 +17,7 @@ from app.domain.fulfillment import webhooks
 from app.domain.fulfillment.configs import get_config, now_ms
 from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
 from app.domain.fulfillment.schemas import FulfillAccepted, FulfillmentOrderOut, from_ms
+from app.domain.issuance.models import BulkIssuance
 from app.lib import jobs
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.object_store import ObjectStore
@@ -25,6 +26,7 @@ from app.lib.resources import Resources
 from app.lib.types import utcnow
 
 log = logging.getLogger(__name__)
+BATCH_FIELDS = ("count", "first", "last")
 # An order shows once its cards are claimed: not while a cut is under way (or came to nothing).
 VISIBLE = {"card_count": {"$gt": 0}}
 
@@ -71,11 +73,10 @@ async def cut(
         created_ms=int(now.timestamp() * 1000),
         created_at=now,
     )
-    resumed = False
     try:
         await order.insert()
     except DuplicateKeyError:
-        resumed = True
+        pass  # a resumed AUTO cut-off: its order exists, and so may some of its cards
     waiting = {
         "shipping_config_id": str(config.id),
         "merchant_id": config.merchant_id,
@@ -84,7 +85,7 @@ async def cut(
     }
     if cutoff_ms is not None:  # AUTO: the cards issued before the cut-off
         waiting["fulfillment.updated_ms"] = {"$lte": cutoff_ms}
-    claimed = await cards().update_many(
+    await cards().update_many(
         waiting,
         {
             "$set": {
@@ -95,31 +96,54 @@ async def cut(
             }
         },
     )
-    by_program = await claimed_by_program(str(config.id), str(order_id))
-    count = sum(by_program.values()) if resumed else claimed.modified_count
+    batches = await claimed_batches(str(config.id), str(order_id))
+    count = sum(b["count"] for b in batches)
     if count == 0:
         await orders().delete_one({"_id": order_id, "card_count": 0})
         return None
-    order.card_count, order.program_ids = count, sorted(by_program)
-    await orders().update_one(
-        {"_id": order_id}, {"$set": {"card_count": count, "program_ids": order.program_ids}}
-    )
+    await record_batches(order, batches)
     log.info("fulfillment order %s cut: %d cards (%s)", order_id, count, trigger)
     await jobs.enqueue_submit_order(res.redis, str(order_id))
     await announce(res, str(order_id), 1, (None, "PENDING"), card_status="ORDERED")
     return order
 
 
-async def claimed_by_program(config_id: str, order_id: str) -> dict[str, int]:
+async def claimed_batches(config_id: str, order_id: str) -> list[dict]:
+    """The order's cards by bulk issuance, in issuance order: `issuance`, `program`, `count`
+    and the `first`/`last` seq, so the manifest reads each through the cards' unique index in
+    seq ranges (nx-27017 groups on one field only: the programs come from the issuances)."""
     pipeline = [
         {"$match": {"shipping_config_id": config_id, "fulfillment.order_id": order_id}},
-        {"$group": {"_id": "$program_id", "n": {"$sum": 1}}},
+        {
+            "$group": {
+                "_id": "$bulk_issuance_id",
+                "count": {"$sum": 1},
+                "first": {"$min": "$seq"},
+                "last": {"$max": "$seq"},
+            }
+        },
     ]
-    cursor = await cards().aggregate(pipeline)
-    return {doc["_id"]: doc["n"] async for doc in cursor}
+    groups = [doc async for doc in await cards().aggregate(pipeline)]
+    found = BulkIssuance.get_pymongo_collection().find(
+        {"_id": {"$in": [ObjectId(g["_id"]) for g in groups]}}, {"program_id": 1}
+    )
+    programs = {str(doc["_id"]): doc["program_id"] async for doc in found}
+    return [
+        {"issuance": g["_id"], "program": programs[g["_id"]], **{k: g[k] for k in BATCH_FIELDS}}
+        for g in sorted(groups, key=lambda g: g["_id"])
+    ]
+
+
+async def record_batches(order: FulfillmentOrder, batches: list[dict]) -> None:
+    order.batches, order.card_count = batches, sum(b["count"] for b in batches)
+    order.program_ids = sorted({b["program"] for b in batches})
+    fields = {"batches": batches, "card_count": order.card_count, "program_ids": order.program_ids}
+    await orders().update_one({"_id": order.id}, {"$set": fields})
 
 
 async def cards_by_status(order: FulfillmentOrder) -> dict[str, int]:
+    if not order.cards_moved:
+        return {"ORDERED": order.card_count} if order.card_count else {}
     pipeline = [
         {
             "$match": {

@@ -1,8 +1,9 @@
 """The worker's side of an order: write its manifest, submit it to the printer, and record it.
 
-Runs as the job `fulfill:{order_id}`; a retry writes the same manifest again and submits again
-(the printer dedupes by order id). Only a PENDING order is submitted; after the last try the
-order is FAILED (its cards stay ORDERED in it: statuses never move back).
+Runs as the job `fulfill:{order_id}` (a big manifest: a chain of them, `...:p{part}`); a retry
+goes on from the last part recorded and submits again (the printer dedupes by order id). Only
+a PENDING order is submitted; after the last try the order is FAILED (its cards stay ORDERED
+in it: statuses never move back).
 """
 
 import logging
@@ -10,9 +11,9 @@ import logging
 from bson import ObjectId
 
 from app.domain.fulfillment.configs import now_ms
-from app.domain.fulfillment.manifest import write_manifest
+from app.domain.fulfillment.manifest import ManifestSuperseded, manifest_key, write_manifest
 from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
-from app.domain.fulfillment.orders import announce, claimed_by_program, next_change
+from app.domain.fulfillment.orders import announce, claimed_batches, next_change, record_batches
 from app.domain.fulfillment.providers import provider_for
 from app.lib import jobs
 from app.lib.resources import Resources
@@ -25,28 +26,35 @@ def orders():
     return FulfillmentOrder.get_pymongo_collection()
 
 
-async def submit(res: Resources, order_id: str, attempt: int) -> None:
+async def submit(res: Resources, order_id: str, attempt: int, budget_seconds: float) -> None:
+    """Writes the manifest (or its next parts, then queues the job that goes on) and, once it
+    is whole, submits it."""
     order = await FulfillmentOrder.get(ObjectId(order_id))
     if order is None or order.status != "PENDING":
         return
     config = await ShippingConfig.get(ObjectId(order.shipping_config_id))
     if config is None:
         raise LookupError(f"shipping configuration {order.shipping_config_id} is gone")
-    if order.card_count == 0:  # the cut died before recording its count
-        by_program = await claimed_by_program(order.shipping_config_id, order_id)
-        order.card_count, order.program_ids = sum(by_program.values()), sorted(by_program)
+    if not order.batches:  # the cut died before recording its cards
+        await record_batches(order, await claimed_batches(order.shipping_config_id, order_id))
         if order.card_count == 0:
             await orders().delete_one({"_id": order.id, "status": "PENDING"})
             return
     provider = provider_for(res.settings, res.store)
     state = {"provider": provider.name, "status": "pending", "attempts": attempt}
     await orders().update_one({"_id": order.id}, {"$set": {"submission": state}})
-    key, rows = await write_manifest(res.store, res.vault, order, config)
-    await orders().update_one(
-        {"_id": order.id},
-        {"$set": {"manifest_key": key, "card_count": rows, "program_ids": order.program_ids}},
-    )
-    order.card_count = rows
+    if order.manifest_key is None:  # else a retry of the submission: the manifest is whole
+        try:
+            written = await write_manifest(res.store, res.vault, order, config, budget_seconds)
+        except ManifestSuperseded:
+            log.info("order %s: another job is writing the manifest", order_id)
+            return
+        if not written.whole:
+            await jobs.enqueue_submit_order(res.redis, order_id, after_part=written.parts)
+            return
+        order.manifest_key = manifest_key(order)
+        await orders().update_one({"_id": order.id}, {"$set": {"manifest_key": order.manifest_key}})
+    key, rows = order.manifest_key, order.card_count
     receipt = await provider.submit(order, config, key)
     moved = await orders().update_one(
         {"_id": order.id, "status": "PENDING"},
@@ -82,11 +90,15 @@ async def record_failure(res: Resources, order_id: str, error: str, final: bool)
 async def requeue_stuck(res: Resources) -> int:
     """PENDING orders whose submit job was lost (Redis flushed, the API died between the cut
     and the enqueue) get a fresh job."""
+    quiet_since = now_ms() - STUCK_MS
     stuck = orders().find(
-        {"status": "PENDING", "created_ms": {"$lt": now_ms() - STUCK_MS}}, {"_id": 1, "changes": 1}
+        {"status": "PENDING", "created_ms": {"$lt": quiet_since}},
+        {"_id": 1, "manifest_progress": 1},
     )
     count = 0
     async for doc in stuck:
+        if ((doc.get("manifest_progress") or {}).get("updated_ms") or 0) >= quiet_since:
+            continue  # a chain of manifest jobs is still moving it on
         await jobs.enqueue_submit_order(res.redis, str(doc["_id"]), recovery=now_ms() // STUCK_MS)
         count += 1
     return count
