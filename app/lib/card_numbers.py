@@ -14,16 +14,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 _NONCE_BYTES = 12
 
 
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # Luhn's doubling of a digit, digits summed
+
+
 def luhn_check_digit(partial: str) -> str:
     """The digit that makes `partial + digit` pass the Luhn check."""
-    total = 0
-    for index, char in enumerate(reversed(partial)):
-        digit = ord(char) - 48
-        if index % 2 == 0:  # these positions are doubled once the check digit is appended
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+    digits = [ord(char) - 48 for char in reversed(partial)]
+    # the positions doubled once the check digit is appended: 0, 2, 4... from the right
+    total = sum(_DOUBLED[d] for d in digits[0::2]) + sum(digits[1::2])
     return str((10 - total % 10) % 10)
 
 

@@ -81,41 +81,56 @@ def fulfillment_for(issuance: BulkIssuance) -> dict | None:
     }
 
 
-def build_card(issuance: BulkIssuance, seq: int, vault: CardVault, length: int) -> IssuedCard:
-    card_id = ObjectId()
-    number = generate_number(issuance.card_number_prefix, length)
-    recipient = issuance.recipients[seq] if issuance.recipients else None
-    document = {
-        "_id": card_id,
-        "merchant_id": issuance.merchant_id,
-        "program_id": issuance.program_id,
-        "bulk_issuance_id": str(issuance.id),
-        "seq": seq,
-        "number_hash": vault.fingerprint(number),
-        "number_enc": vault.encrypt(number, str(card_id)),
-        "last_four": number[-4:],
-        "initial_value": issuance.initial_value,
-        "balance": issuance.initial_value,
-        "currency": issuance.currency,
-        "status": "active",
-        "is_physical": issuance.is_physical,
-        "design_template": issuance.design_template,
-        "expires_at": issuance.expires_at,
-        "recipient": recipient,
-        "notification": notification_for(recipient),
-        "shipping_config_id": issuance.shipping_config_id,
-        "personalization": personalization_for(issuance, seq),
-        "fulfillment": fulfillment_for(issuance),
-        "created_at": utcnow(),
-    }
-    return IssuedCard(id=str(card_id), seq=seq, number=number, document=document)
+class CardFactory:
+    """Builds the card documents of one issuance. The fields every card shares are read from
+    the issuance once (a Beanie document parses an attribute on each access)."""
+
+    def __init__(self, issuance: BulkIssuance, vault: CardVault, length: int) -> None:
+        self.issuance, self.vault, self.length = issuance, vault, length
+        self.prefix = issuance.card_number_prefix
+        self.recipients = issuance.recipients
+        self.physical = issuance.is_physical
+        self.shared = {
+            "merchant_id": issuance.merchant_id,
+            "program_id": issuance.program_id,
+            "bulk_issuance_id": str(issuance.id),
+            "initial_value": issuance.initial_value,
+            "balance": issuance.initial_value,
+            "currency": issuance.currency,
+            "status": "active",
+            "is_physical": self.physical,
+            "design_template": issuance.design_template,
+            "expires_at": issuance.expires_at,
+            "shipping_config_id": issuance.shipping_config_id,
+        }
+
+    def build(self, seq: int) -> IssuedCard:
+        card_id = ObjectId()
+        card_key = str(card_id)
+        number = generate_number(self.prefix, self.length)
+        recipient = self.recipients[seq] if self.recipients else None
+        document = {
+            "_id": card_id,
+            **self.shared,
+            "seq": seq,
+            "number_hash": self.vault.fingerprint(number),
+            "number_enc": self.vault.encrypt(number, card_key),
+            "last_four": number[-4:],
+            "recipient": recipient,
+            "notification": notification_for(recipient),
+            "personalization": personalization_for(self.issuance, seq) if self.physical else None,
+            "fulfillment": fulfillment_for(self.issuance) if self.physical else None,
+            "created_at": utcnow(),
+        }
+        return IssuedCard(id=card_key, seq=seq, number=number, document=document)
 
 
 async def insert_range(
     issuance: BulkIssuance, start: int, end: int, vault: CardVault, length: int
 ) -> list[IssuedCard]:
     """Inserts the cards with seq in [start, end) that do not exist yet; returns those inserted."""
-    cards = [build_card(issuance, seq, vault, length) for seq in range(start, end)]
+    factory = CardFactory(issuance, vault, length)
+    cards = [factory.build(seq) for seq in range(start, end)]
     log.debug("issuance %s: inserting cards %d-%d", issuance.id, start, end)
     return await insert_cards(issuance, cards, vault, length)
 
@@ -126,6 +141,7 @@ async def insert_cards(
     """Inserts built cards; a card whose number collides gets a new one (so the returned cards
     can differ from those given); a seq that already exists is left as it is."""
     collection = Card.get_pymongo_collection()
+    factory = CardFactory(issuance, vault, length)
     pending = cards
     inserted: list[IssuedCard] = []
     for _ in range(MAX_COLLISION_ROUNDS):
@@ -146,9 +162,7 @@ async def insert_cards(
         )
         existing = await _existing_seqs(issuance, [card.seq for card in retry])
         # A seq that exists was written by an earlier run; any other failure is a number collision.
-        pending = [
-            build_card(issuance, c.seq, vault, length) for c in retry if c.seq not in existing
-        ]
+        pending = [factory.build(c.seq) for c in retry if c.seq not in existing]
     raise RuntimeError("card number collisions did not resolve; widen the number space")
 
 

@@ -12,7 +12,7 @@ from app.domain.cards.models import Card
 from app.domain.fulfillment.configs import release_postfixes, reserve_postfixes
 from app.domain.fulfillment.rules import check_physical
 from app.domain.issuance import csv_export
-from app.domain.issuance.generation import build_card, insert_cards
+from app.domain.issuance.generation import CardFactory, insert_cards
 from app.domain.issuance.models import BulkIssuance
 from app.domain.issuance.schemas import (
     BulkIssuanceAsyncResponse,
@@ -111,10 +111,8 @@ class IssuanceService:
         """All or nothing. The cards and their CSV are written side by side, the issuance last;
         on any failure whatever was written is removed."""
         length = self.res.settings.card_number_length
-        built = [
-            build_card(issuance, seq, self.res.vault, length)
-            for seq in range(issuance.requested_count)
-        ]
+        factory = CardFactory(issuance, self.res.vault, length)
+        built = [factory.build(seq) for seq in range(issuance.requested_count)]
         issuance.csv_key = csv_export.csv_key(issuance)
         try:
             results = await asyncio.gather(
@@ -170,7 +168,6 @@ class IssuanceService:
 
     async def _accept(self, issuance: BulkIssuance) -> Accepted:
         issuance.current_job = jobs.advance_job_id(str(issuance.id), 0)
-        issuance.queue = self.res.settings.queue_name
         issuance.queue = self.res.settings.queue_name
         issuance.heartbeat_ms = int(issuance.created_at.timestamp() * 1000)
         await issuance.insert()
