@@ -31,19 +31,21 @@ from pathlib import Path
 
 import httpx
 import stack  # scripts/stack.py: this file's directory is on sys.path
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient
+
+sys.path.insert(0, str(stack.ROOT))  # the app's package: the baselines use the cards' indexes
+from app.domain.cards.models import Card  # noqa: E402
 
 ROOT, HOST, BUCKET = stack.ROOT, "127.0.0.1", "bench-exports"
 INSERT_BATCH = 5_000  # like the worker's chunks (BATCH_CHUNK_SIZE)
 WORKER_IDS = itertools.count(1)
+FIGURES = ("async", "inline", "rss", "poll", "fulfill")
 WORKER_READY = "Starting worker for"  # arq logs it once connected to Redis
 CARD = {"merchant_id": "6" * 24, "program_id": "7" * 24, "initial_value": 1000, "balance": 1000}
 CARD |= {"currency": "USD", "status": "active", "is_physical": False, "design_template": None}
-CARD |= {"recipient": None, "notification": None}  # + the per-card fields in card_docs()
-CARD_INDEXES = [  # the two unique indexes of `cards` (app/domain/cards/models.py)
-    IndexModel([("bulk_issuance_id", ASCENDING), ("seq", ASCENDING)], unique=True),
-    IndexModel([("number_hash", ASCENDING)], unique=True),
-]
+CARD |= {"recipient": None, "notification": None, "shipping_config_id": None}
+CARD |= {"personalization": None, "fulfillment": None}  # + the per-card fields in card_docs()
+CARD_INDEXES = Card.Settings.indexes  # the baselines write with exactly the cards' indexes
 
 
 class BenchError(RuntimeError):
@@ -94,7 +96,7 @@ def start_services(tmp: Path) -> dict[str, str]:
     return isolated_env(
         {
             "API_HOST": HOST,
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             "MONGODB_URL": mongo.url,
             "MONGODB_DB": f"bench_{secrets.token_hex(4)}",
             "REDIS_URL": redis.url,
@@ -366,7 +368,7 @@ async def raw_update_many(db, n: int) -> float:
     """Seconds of one update_many claiming ``n`` physical card-shaped docs (inserted untimed)
     in a scratch collection with the cards' indexes, as the fulfill call does."""
     coll = db[f"bench_raw_{secrets.token_hex(4)}"]
-    await coll.create_indexes([*CARD_INDEXES, IndexModel([("shipping_config_id", ASCENDING)])])
+    await coll.create_indexes(CARD_INDEXES)
     bulk_id, config_id = secrets.token_hex(12), secrets.token_hex(12)
     try:
         for start in range(0, n, INSERT_BATCH):
@@ -449,13 +451,15 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
             program = await api(http, "POST", "/v2/giftcards/programs", 201, json=body)
             url = f"/v2/giftcards/programs/{program['id']}"
             ctx = Ctx(args, env, tmp, http, mongo[env["MONGODB_DB"]], url, worker)
-            for figure, name in (
-                (fig_async, f"async_{label(args.count_async)}"),
-                (fig_inline, "inline_50"),
-                (fig_rss, "worker_peak_rss"),
-                (fig_poll, "poll_rps"),
-                (fig_fulfill, f"fulfill_{label(args.count_async)}"),
+            for key, figure, name in (
+                ("async", fig_async, f"async_{label(args.count_async)}"),
+                ("inline", fig_inline, "inline_50"),
+                ("rss", fig_rss, "worker_peak_rss"),
+                ("poll", fig_poll, "poll_rps"),
+                ("fulfill", fig_fulfill, f"fulfill_{label(args.count_async)}"),
             ):
+                if args.only and key not in args.only:
+                    continue
                 try:
                     await figure(ctx)
                 except (BenchError, httpx.HTTPError) as exc:
@@ -469,6 +473,12 @@ def main() -> int:
     parser.add_argument("--count-async", type=int, help="queued batch size (100000)")
     parser.add_argument("--skip-1m", action="store_true", help="no 1,000,000-card batch")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--only", nargs="+", choices=FIGURES, help="run just these figures (default: all)"
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the temp dir with every server's log"
+    )
     args = parser.parse_args()
     args.count_async = args.count_async or (5_000 if args.quick else 100_000)
     args.requests, args.seconds = (20, 2.0) if args.quick else (200, 5.0)
@@ -500,8 +510,10 @@ def main() -> int:
         print(f"ERROR: {exc}\nlogs kept in {tmp}", file=sys.stderr)
     finally:
         stack.stop_all()
-        if code != 1:
+        if code != 1 and not args.keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
+        elif code != 1:
+            print(f"logs kept in {tmp}", file=sys.stderr)
     return code
 
 
