@@ -1,7 +1,14 @@
-"""/health, /ready, /schema, and a MongoDB outage (503, nothing half-written)."""
+"""/health, /ready, /schema, a MongoDB outage (503, nothing half-written), the demo seed."""
+
+import hashlib
+import re
+import secrets
+import subprocess
+import sys
 
 import httpx
 
+from tests.fixtures.processes import isolated_env
 from tests.fixtures.tenants import create_merchant_with_cli, token_for
 from tests.fixtures.waiting import wait_until
 
@@ -84,3 +91,31 @@ async def test_mongo_outage_is_503_and_leaves_nothing_half_written(
 async def _ready(base_url: str) -> bool:
     async with httpx.AsyncClient(base_url=base_url) as client:
         return (await client.get("/ready")).status_code == 200
+
+
+async def test_seed_demo_gives_a_merchant_seeded_before_webhook_secrets_one(
+    stack_env, db, tmp_path
+):
+    """`./scripts/dev` on an old var/: the demo merchant has no webhook secret yet."""
+    api_key = "demo_" + secrets.token_hex(8)
+    db.merchants.insert_one(
+        {"name": "Old demo", "api_key_hash": hashlib.sha256(api_key.encode()).hexdigest()}
+    )
+    env = isolated_env({**stack_env, "DEMO_API_KEY": api_key})
+    seeded = subprocess.run(
+        [sys.executable, "-m", "app.cli", "seed-demo"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    secret = re.search(r"demo webhook secret:\s+(\S+)", seeded.stdout).group(1)
+    stored = db.merchants.find_one({"name": "Old demo"})
+    assert stored["webhook_secret_enc"] and len(secret) >= 32
+    again = subprocess.run(
+        [sys.executable, "-m", "app.cli", "seed-demo"], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert again.returncode == 0 and f"demo webhook secret: {secret}" in again.stdout

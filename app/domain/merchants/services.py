@@ -48,7 +48,19 @@ async def ensure_merchant(name: str, api_key: str, vault: CardVault) -> tuple[Me
             return created.merchant, created.webhook_secret
         except DuplicateKeyError:  # a concurrent seed won the race
             merchant = await authenticate(api_key)
+    if merchant.webhook_secret_enc is None:  # seeded before merchants had webhook secrets
+        merchant = await _give_webhook_secret(merchant, vault)
     return merchant, vault.decrypt(merchant.webhook_secret_enc, str(merchant.id))
+
+
+async def _give_webhook_secret(merchant: Merchant, vault: CardVault) -> Merchant:
+    """Stores a new secret unless one appeared meanwhile; returns the merchant as stored."""
+    encrypted = vault.encrypt(new_secret(), str(merchant.id))
+    await Merchant.get_pymongo_collection().update_one(
+        {"_id": merchant.id, "webhook_secret_enc": None},
+        {"$set": {"webhook_secret_enc": encrypted}},
+    )
+    return await Merchant.get(merchant.id)
 
 
 async def authenticate(api_key: str) -> Merchant | None:
