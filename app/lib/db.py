@@ -20,6 +20,7 @@ def document_models() -> list[type]:
         ShippingConfig,
     )
     from app.domain.issuance.models import BulkIssuance
+    from app.domain.issuance.request_keys import RequestKey
     from app.domain.merchants.models import Merchant
     from app.domain.programs.models import Program
 
@@ -27,6 +28,7 @@ def document_models() -> list[type]:
         Merchant,
         Program,
         BulkIssuance,
+        RequestKey,
         Card,
         ShippingConfig,
         FulfillmentOrder,

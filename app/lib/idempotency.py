@@ -4,7 +4,8 @@ A first request claims the key with SET NX (state `in_flight`), runs, and stores
 headers and body for IDEMPOTENCY_TTL_SECONDS; 5xx responses are dropped so a retry can
 succeed. A repeat gets the stored response with `Idempotent-Replayed: true`; a repeat with
 another body or path is a 422; a repeat while the first is running is a 409. The claim is
-atomic, so a burst of identical requests runs the handler exactly once.
+atomic, so a burst of identical requests runs the handler exactly once. Bulk issuance also
+claims the key in MongoDB (app/domain/issuance/request_keys.py): Redis may lose a record.
 """
 
 import hashlib

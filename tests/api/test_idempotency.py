@@ -1,6 +1,7 @@
 """Idempotency-Key semantics (contract §Idempotency), against the real Redis."""
 
 import asyncio
+import hashlib
 import uuid
 
 import pytest
@@ -156,3 +157,46 @@ def _client_for(api, tenant):
     import httpx
 
     return httpx.AsyncClient(base_url=api.base_url, headers=tenant.http.headers, timeout=60)
+
+
+def _forget_in_redis(redis_server, merchant_id: str, key: str) -> None:
+    """What a Redis restarted without its data, or a failure while the first response was
+    being stored, leaves: no record of the key."""
+    record = f"idem:{merchant_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    client = redis_server.client()
+    try:
+        assert client.delete(record) == 1
+    finally:
+        client.close()
+
+
+async def test_a_key_redis_lost_still_issues_once(tenant, db, redis_server):
+    program = await tenant.create_program(name="Redis forgets")
+    key, body = new_key(), {"initialValue": "3.00", "count": 4}
+    first = await tenant.bulk(program["id"], body, key)
+    assert first.status_code == 201, first.text
+    _forget_in_redis(redis_server, tenant.merchant_id, key)
+    again = await tenant.bulk(program["id"], body, key)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["cards"] == first.json()["cards"]  # the same cards, numbers included
+    assert again.json()["bulkIssuanceId"] == first.json()["bulkIssuanceId"]
+    assert len(list(db.cards.find({"program_id": program["id"]}, {"_id": 1}))) == 4
+
+    other = await tenant.bulk(program["id"], {**body, "count": 5}, key)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_a_queued_batch_whose_key_redis_lost_is_not_queued_twice(tenant, db, redis_server):
+    program = await tenant.create_program(name="Redis forgets, queued")
+    key, body = new_key(), {"initialValue": "3.00", "count": 120}
+    first = await tenant.bulk(program["id"], body, key)
+    assert first.status_code == 202, first.text
+    _forget_in_redis(redis_server, tenant.merchant_id, key)
+    again = await tenant.bulk(program["id"], body, key)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["taskId"] == first.json()["taskId"]
+    task = await tenant.wait_task(first.json()["taskId"])
+    assert task["status"] == "completed" and task["issuedCount"] == 120
+    assert len(list(db.bulk_issuances.find({"program_id": program["id"]}, {"_id": 1}))) == 1
+    assert len(list(db.cards.find({"program_id": program["id"]}, {"_id": 1}))) == 120

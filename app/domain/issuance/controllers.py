@@ -53,14 +53,15 @@ class IssuanceController(Controller):
         issuance: IssuanceService,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BulkIssuanceSyncResponse | BulkIssuanceAsyncResponse]:
-        result = await issuance.bulk_issue(request.user.merchant_id, programId, data)
+        result, again = await issuance.bulk_issue(
+            request.user.merchant_id, programId, data, idempotency_key
+        )
+        # answered from MongoDB because Redis had lost the key's record
+        headers = {"Idempotent-Replayed": "true"} if again else {}
         if isinstance(result, Accepted):
-            return Response(
-                result.response,
-                status_code=HTTP_202_ACCEPTED,
-                headers={"Location": task_location(result.response.taskId)},
-            )
-        return Response(result, status_code=HTTP_201_CREATED)
+            headers["Location"] = task_location(result.response.taskId)
+            return Response(result.response, status_code=HTTP_202_ACCEPTED, headers=headers)
+        return Response(result, status_code=HTTP_201_CREATED, headers=headers)
 
     @get(BULK_ISSUE, operation_id="listBulkIssuances", summary="A program's bulk issuances")
     async def list_all(

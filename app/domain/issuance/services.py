@@ -11,7 +11,7 @@ from bson import ObjectId
 from app.domain.cards.models import Card
 from app.domain.fulfillment.configs import release_postfixes, reserve_postfixes
 from app.domain.fulfillment.rules import check_physical
-from app.domain.issuance import csv_export
+from app.domain.issuance import csv_export, request_keys
 from app.domain.issuance.generation import CardFactory, insert_cards
 from app.domain.issuance.models import BulkIssuance
 from app.domain.issuance.schemas import (
@@ -43,19 +43,37 @@ class IssuanceService:
         self.res = resources
 
     async def bulk_issue(
-        self, merchant_id: str, program_id: str, request: BulkIssueGiftCardRequest
-    ) -> BulkIssuanceSyncResponse | Accepted:
+        self,
+        merchant_id: str,
+        program_id: str,
+        request: BulkIssueGiftCardRequest,
+        idempotency_key: str | None = None,
+    ) -> tuple[BulkIssuanceSyncResponse | Accepted, bool]:
+        """The response, and whether it answers an earlier request with the same key."""
         program = await get_program(merchant_id, program_id)
         issuance = self._new_issuance(program, request)
         await check_physical(merchant_id, request)
+        claim = None
+        if idempotency_key:
+            claim, earlier = await request_keys.claim(
+                request_keys.key_id(merchant_id, idempotency_key),
+                str(issuance.id),
+                request_keys.fingerprint(program_id, request.model_dump_json()),
+                self.res.settings.idempotency_ttl_seconds,
+            )
+            if earlier is not None:
+                log.info("bulk issuance %s answered again for its key", earlier.id)
+                return await self._answer_again(earlier), True
         if request.cardPersonalization and request.cardPersonalization.numericPostfix:
             start, end = await reserve_postfixes(issuance.program_id, issuance.requested_count)
             issuance.name_line1_start_index, issuance.name_line1_end_index = start, end
         try:
             if request.size <= program.sync_threshold:
-                return await self._issue_inline(issuance)
-            return await self._accept(issuance)
+                return await self._issue_inline(issuance), False
+            return await self._accept(issuance), False
         except BaseException:
+            with contextlib.suppress(Exception):
+                await request_keys.release(claim)
             if issuance.name_line1_start_index is not None:
                 with contextlib.suppress(Exception):
                     await release_postfixes(
@@ -145,6 +163,30 @@ class IssuanceService:
                 for c in cards
             ],
             csvDownloadUrl=self.res.store.presigned_get(key),
+            failedCount=0,
+        )
+
+    async def _answer_again(self, issuance: BulkIssuance) -> BulkIssuanceSyncResponse | Accepted:
+        """What the first request with this key answered (a queued one: its task)."""
+        if issuance.is_async:
+            return Accepted(BulkIssuanceAsyncResponse(taskId=issuance.task_id, status="pending"))
+        found = Card.get_pymongo_collection().find(
+            {"program_id": issuance.program_id, "bulk_issuance_id": str(issuance.id)},
+            {"number_enc": 1, "seq": 1},
+        )
+        docs = sorted([doc async for doc in found], key=lambda doc: doc["seq"])
+        summaries = []
+        for doc in docs:
+            card_id = str(doc["_id"])
+            number = self.res.vault.decrypt(doc["number_enc"], card_id)
+            summaries.append(
+                BulkIssuedCardSummary(id=card_id, cardNumber=number, lastFourDigits=number[-4:])
+            )
+        return BulkIssuanceSyncResponse(
+            bulkIssuanceId=str(issuance.id),
+            issuedCount=len(summaries),
+            cards=summaries,
+            csvDownloadUrl=self.download_url(issuance),
             failedCount=0,
         )
 

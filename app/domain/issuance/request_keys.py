@@ -1,0 +1,82 @@
+"""The durable half of Idempotency-Key for bulk issuance: which issuance a key produced.
+
+Redis holds the replayable responses (app/lib/idempotency.py), but Redis can lose a record: it
+restarted empty, or it failed just as the first response was being stored. A retry would then
+issue a second batch. So a bulk request with a key also claims the key in MongoDB (its `_id`
+is unique) before anything is written, naming the issuance it is about to create; a retry that
+finds the claim answers with that issuance instead of issuing again. A claim whose issuance
+does not exist (the first attempt failed and was undone, or died) is taken over.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from beanie import Document
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from app.domain.issuance.models import BulkIssuance
+from app.lib.errors import ApiError
+
+
+class RequestKey(Document):
+    id: str  # type: ignore[assignment]  # sha256 of merchant id + key
+    issuance_id: str
+    fingerprint: str  # sha256 of the program and the request body
+    created_ms: int
+
+    class Settings:
+        name = "request_keys"
+
+
+@dataclass(frozen=True)
+class Claim:
+    key_id: str
+    issuance_id: str
+
+
+def key_id(merchant_id: str, idempotency_key: str) -> str:
+    return hashlib.sha256(f"{merchant_id}:{idempotency_key}".encode()).hexdigest()
+
+
+def fingerprint(program_id: str, body_json: str) -> str:
+    return hashlib.sha256(f"{program_id}\n{body_json}".encode()).hexdigest()
+
+
+async def claim(
+    key: str, issuance_id: str, print_: str, ttl_seconds: int
+) -> tuple[Claim, BulkIssuance | None]:
+    """Claims `key` for `issuance_id`; returns the claim and, when an earlier request with this
+    key already produced an issuance, that issuance (answer with it, issue nothing)."""
+    now = int(time.time() * 1000)
+    record = RequestKey(id=key, issuance_id=issuance_id, fingerprint=print_, created_ms=now)
+    try:
+        await record.insert()
+        return Claim(key, issuance_id), None
+    except DuplicateKeyError:
+        pass
+    earlier = await RequestKey.get(key)
+    if earlier is not None and earlier.created_ms > now - ttl_seconds * 1000:
+        if earlier.fingerprint != print_:
+            raise ApiError(
+                "This Idempotency-Key was used with a different request.",
+                code="idempotency_key_reused",
+                status_code=422,
+            )
+        done = await BulkIssuance.find_one({"_id": ObjectId(earlier.issuance_id)})
+        if done is not None:
+            return Claim(key, earlier.issuance_id), done
+    # expired, or its issuance was never written: take the claim over
+    await RequestKey.get_pymongo_collection().replace_one(
+        {"_id": key}, record.model_dump(by_alias=True), upsert=True
+    )
+    return Claim(key, issuance_id), None
+
+
+async def release(claim_: Claim | None) -> None:
+    """Drops a claim whose issuance was undone, so a retry starts afresh."""
+    if claim_ is not None:
+        await RequestKey.get_pymongo_collection().delete_one(
+            {"_id": claim_.key_id, "issuance_id": claim_.issuance_id}
+        )
