@@ -35,7 +35,8 @@ async def test_fifty_cards_are_issued_inline(tenant, program, db, vault):
     ]
     assert {(r["initialValue"], r["currency"]) for r in rows} == {("25.00", "USD")}
     # at rest: minor units, a keyed hash and ciphertext, never the plain number
-    stored = list(db.cards.find({"bulk_issuance_id": body["bulkIssuanceId"]}))
+    issued = {"program_id": program["id"], "bulk_issuance_id": body["bulkIssuanceId"]}
+    stored = list(db.cards.find(issued))
     assert len(stored) == 50
     for doc in stored:
         assert doc["initial_value"] == 2500 and doc["balance"] == 2500

@@ -28,7 +28,8 @@ async def test_replay_returns_the_first_response(tenant, program, db):
     assert second.headers["Idempotent-Replayed"] == "true"
     assert second.json() == first.json()
     issuance_id = first.json()["bulkIssuanceId"]
-    assert db.cards.count_documents({"bulk_issuance_id": issuance_id}) == 5
+    issued = {"program_id": program["id"], "bulk_issuance_id": issuance_id}
+    assert db.cards.count_documents(issued) == 5
     assert db.bulk_issuances.count_documents({"program_id": program["id"]}) == 1
 
 
@@ -52,7 +53,8 @@ async def test_replayed_202_has_the_same_task_and_no_second_batch(tenant, progra
     assert second.headers["Location"] == first.headers["Location"]
     assert second.json()["taskId"] == first.json()["taskId"]
     assert db.bulk_issuances.count_documents({"task_id": first.json()["taskId"]}) == 1
-    assert db.cards.count_documents({"bulk_issuance_id": task["bulkIssuanceId"]}) == 75
+    issued = {"program_id": program["id"], "bulk_issuance_id": task["bulkIssuanceId"]}
+    assert db.cards.count_documents(issued) == 75
 
 
 async def test_same_key_with_another_body_or_path_is_422(tenant, program):
@@ -106,7 +108,8 @@ async def test_a_concurrent_burst_issues_exactly_once(tenant, program, db):
     for conflict in (r for r in responses if r.status_code == 409):
         assert conflict.json()["code"] == "idempotency_key_in_flight"
     issuance_id = fresh[0].json()["bulkIssuanceId"]
-    assert db.cards.count_documents({"bulk_issuance_id": issuance_id}) == 50
+    issued = {"program_id": program["id"], "bulk_issuance_id": issuance_id}
+    assert db.cards.count_documents(issued) == 50
     cards_in_program = {c["bulk_issuance_id"] for c in db.cards.find({"program_id": program["id"]})}
     replay = await tenant.bulk(program["id"], body, key)
     assert replay.json() == fresh[0].json()

@@ -11,7 +11,8 @@ async def assert_exact_batch(tenant, db, task: dict) -> list[dict]:
     stored = list(
         db.cards.aggregate(
             [
-                {"$match": {"bulk_issuance_id": issuance_id}},
+                # the cards' index prefix: an unindexed scan would stall nx-27017 for everyone
+                {"$match": {"program_id": task["programId"], "bulk_issuance_id": issuance_id}},
                 {"$project": {"seq": 1, "number_hash": 1}},
             ]
         )

@@ -107,7 +107,8 @@ async def test_a_store_that_stays_down_fails_the_task_with_a_reason(deployment, 
     assert task["error"].startswith("object store unreachable")
     assert task["csvDownloadUrl"] is None and task["completedAt"]
     # the cards that were issued stay issued, once each
-    assert db.cards.count_documents({"bulk_issuance_id": task["bulkIssuanceId"]}) == 600
+    issued = {"program_id": program["id"], "bulk_issuance_id": task["bulkIssuanceId"]}
+    assert db.cards.count_documents(issued) == 600
 
 
 async def test_a_lost_queue_is_recovered_by_the_sweeper(deployment, new_tenant, db, redis_server):
