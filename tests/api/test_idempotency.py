@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -185,6 +186,9 @@ async def test_a_key_redis_lost_still_issues_once(tenant, db, redis_server):
     assert again.json()["cards"] == first.json()["cards"]  # the same cards, numbers included
     assert again.json()["bulkIssuanceId"] == first.json()["bulkIssuanceId"]
     assert len(list(db.cards.find({"program_id": program["id"]}, {"_id": 1}))) == 4
+    claim = db.request_keys.find_one({"issuance_id": first.json()["bulkIssuanceId"]})
+    left = claim["expires_at"] - datetime.now(UTC).replace(tzinfo=None)  # the TTL index's field
+    assert timedelta(hours=23, minutes=59) < left <= timedelta(hours=24)
 
     other = await tenant.bulk(program["id"], {**body, "count": 5}, key)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"

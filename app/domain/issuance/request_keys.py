@@ -11,9 +11,11 @@ does not exist (the first attempt failed and was undone, or died) is taken over.
 import hashlib
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from beanie import Document
 from bson import ObjectId
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.issuance.models import BulkIssuance
@@ -25,9 +27,11 @@ class RequestKey(Document):
     issuance_id: str
     fingerprint: str  # sha256 of the program and the request body
     created_ms: int
+    expires_at: datetime  # a TTL index removes the claim then (nx-27017 honours it too)
 
     class Settings:
         name = "request_keys"
+        indexes = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,10 @@ async def claim(
     """Claims `key` for `issuance_id`; returns the claim and, when an earlier request with this
     key already produced an issuance, that issuance (answer with it, issue nothing)."""
     now = int(time.time() * 1000)
-    record = RequestKey(id=key, issuance_id=issuance_id, fingerprint=print_, created_ms=now)
+    expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    record = RequestKey(
+        id=key, issuance_id=issuance_id, fingerprint=print_, created_ms=now, expires_at=expires_at
+    )
     try:
         await record.insert()
         return Claim(key, issuance_id), None
