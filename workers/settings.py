@@ -41,23 +41,18 @@ class WorkerSettings:
             timeout=_timeout,
         ),
     ]
+    # Each tick and at start-up: the sweeper re-queues broken batch chains; AUTO fulfillment
+    # checks for the latest cut-off, so a missed one is caught up (its ledger keeps it once
+    # per cut-off across workers).
     cron_jobs = [
         cron(
-            jobs.sweep,
+            job,
             second=set(range(0, 60, max(1, _settings.sweep_interval_seconds))),
             run_at_startup=True,
             timeout=_timeout,
             unique=True,
-        ),
-        # AUTO fulfillment checks for the latest cut-off on every tick and at start-up, so a
-        # missed one is caught up; the ledger keeps it once per cut-off across workers.
-        cron(
-            jobs.fulfillment_cutoffs,
-            second=set(range(0, 60, max(1, _settings.sweep_interval_seconds))),
-            run_at_startup=True,
-            timeout=_timeout,
-            unique=True,
-        ),
+        )
+        for job in (jobs.sweep, jobs.fulfillment_cutoffs)
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -43,6 +43,15 @@ def id_filter(cursor: str | None, newest_first: bool) -> dict:
     return {"_id": {"$lt" if newest_first else "$gt": after}}
 
 
+async def newest_first_page(
+    model, query: dict, limit: int, cursor: str | None
+) -> tuple[list, str | None]:
+    """One page of a Beanie `model`'s documents matching `query`, newest first: (page, cursor)."""
+    found = model.find({**query, **id_filter(cursor, newest_first=True)})
+    docs = await found.sort("-_id").limit(limit + 1).to_list()
+    return docs[:limit], next_cursor([{"_id": doc.id} for doc in docs], limit)
+
+
 def next_cursor(docs: list, limit: int) -> str | None:
     """A cursor only when the page is full; callers fetch limit+1 to know if more exist."""
     if len(docs) <= limit:

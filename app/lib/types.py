@@ -1,5 +1,6 @@
 """Field and parameter types the schemas share."""
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -13,6 +14,12 @@ def iso_z(value: datetime) -> str:
     """ISO 8601 UTC with `Z`, millisecond precision (what MongoDB keeps)."""
     utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def now_ms() -> int:
+    """Epoch milliseconds: how times the code compares or `$set`s are stored (nx-27017 would
+    turn a `$set` datetime into a string)."""
+    return int(time.time() * 1000)
 
 
 def utcnow() -> datetime:

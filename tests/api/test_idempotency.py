@@ -174,15 +174,24 @@ def _forget_in_redis(redis_server, merchant_id: str, key: str) -> None:
         client.close()
 
 
-async def test_a_key_redis_lost_still_issues_once(tenant, db, redis_server):
-    program = await tenant.create_program(name="Redis forgets")
-    key, body = new_key(), {"initialValue": "3.00", "count": 4}
+async def _twice_with_redis_forgetting(tenant, redis_server, name: str, body: dict, status: int):
+    """The same request with the same key twice, Redis losing the key's record in between."""
+    program = await tenant.create_program(name=name)
+    key = new_key()
     first = await tenant.bulk(program["id"], body, key)
-    assert first.status_code == 201, first.text
+    assert first.status_code == status, first.text
     _forget_in_redis(redis_server, tenant.merchant_id, key)
     again = await tenant.bulk(program["id"], body, key)
-    assert again.status_code == 201, again.text
+    assert again.status_code == status, again.text
     assert again.headers["Idempotent-Replayed"] == "true"
+    return program, key, first, again
+
+
+async def test_a_key_redis_lost_still_issues_once(tenant, db, redis_server):
+    body = {"initialValue": "3.00", "count": 4}
+    program, key, first, again = await _twice_with_redis_forgetting(
+        tenant, redis_server, "Redis forgets", body, 201
+    )
     assert again.json()["cards"] == first.json()["cards"]  # the same cards, numbers included
     assert again.json()["bulkIssuanceId"] == first.json()["bulkIssuanceId"]
     assert len(list(db.cards.find({"program_id": program["id"]}, {"_id": 1}))) == 4
@@ -195,13 +204,10 @@ async def test_a_key_redis_lost_still_issues_once(tenant, db, redis_server):
 
 
 async def test_a_queued_batch_whose_key_redis_lost_is_not_queued_twice(tenant, db, redis_server):
-    program = await tenant.create_program(name="Redis forgets, queued")
-    key, body = new_key(), {"initialValue": "3.00", "count": 120}
-    first = await tenant.bulk(program["id"], body, key)
-    assert first.status_code == 202, first.text
-    _forget_in_redis(redis_server, tenant.merchant_id, key)
-    again = await tenant.bulk(program["id"], body, key)
-    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    body = {"initialValue": "3.00", "count": 120}
+    program, _, first, again = await _twice_with_redis_forgetting(
+        tenant, redis_server, "Redis forgets, queued", body, 202
+    )
     assert again.json()["taskId"] == first.json()["taskId"]
     task = await tenant.wait_task(first.json()["taskId"])
     assert task["status"] == "completed" and task["issuedCount"] == 120

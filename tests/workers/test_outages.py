@@ -10,6 +10,15 @@ from tests.workers.batch_checks import assert_exact_batch
 FAST = {"BATCH_CHUNK_SIZE": "500", "JOB_TIMEOUT_SECONDS": "10", "JOB_RETRY_MAX_DELAY_SECONDS": "2"}
 
 
+async def _queued_batch(new_tenant, api, name: str, n: int, env: dict | None = None):
+    """A new tenant on `api` with a program, and the task id of its queued batch of `n` cards."""
+    tenant = await new_tenant(name, base_url=api.base_url, env=env)
+    program = await tenant.create_program(name=name)
+    response = await tenant.bulk(program["id"], {"initialValue": 1, "count": n})
+    assert response.status_code == 202, response.text
+    return tenant, program, response.json()["taskId"]
+
+
 async def _under_way(tenant, task_id: str, n: int) -> None:
     async def check():
         task = (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
@@ -23,10 +32,8 @@ async def test_mongo_outage_mid_batch(deployment, new_tenant, private_mongo):
     env = {**FAST, "MONGODB_URL": mongo.url, "MONGODB_DB": "outage_batch"}
     d = deployment(**env)
     api, worker = d.api(), d.worker()
-    tenant = await new_tenant("Mongo outage", base_url=api.base_url, env=env)
-    program = await tenant.create_program(name="M")
     n = 15_000
-    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+    tenant, _, task_id = await _queued_batch(new_tenant, api, "Mongo outage", n, env)
     await _under_way(tenant, task_id, n)
     mongo.stop()
     await wait_until(
@@ -47,10 +54,8 @@ async def test_redis_outage_mid_batch(deployment, new_tenant, db, private_redis)
     env = {**FAST, "REDIS_URL": redis.url, "STALE_TASK_SECONDS": "5", "SWEEP_INTERVAL_SECONDS": "2"}
     d = deployment(**env)
     api, worker = d.api(), d.worker()
-    tenant = await new_tenant("Redis outage", base_url=api.base_url)
-    program = await tenant.create_program(name="R")
     n = 30_000
-    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+    tenant, _, task_id = await _queued_batch(new_tenant, api, "Redis outage", n)
     await _under_way(tenant, task_id, n)
     redis.stop()
     # arq logs this after its running jobs ended: from here on the chain's next job exists only
@@ -72,10 +77,8 @@ async def test_object_store_outage_then_back(deployment, new_tenant, db, private
     private.stop()
     d = deployment(**FAST, S3_ENDPOINT_URL=endpoint)
     api, _ = d.api(), d.worker()
-    tenant = await new_tenant("S3 outage", base_url=api.base_url)
-    program = await tenant.create_program(name="S")
     n = 3_000
-    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
+    tenant, _, task_id = await _queued_batch(new_tenant, api, "S3 outage", n)
 
     async def noticed():
         task = (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
@@ -99,9 +102,7 @@ async def test_a_store_that_stays_down_fails_the_task_with_a_reason(deployment, 
         }
     )
     api, _ = d.api(), d.worker()
-    tenant = await new_tenant("S3 gone", base_url=api.base_url)
-    program = await tenant.create_program(name="G")
-    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": 600})).json()["taskId"]
+    tenant, program, task_id = await _queued_batch(new_tenant, api, "S3 gone", 600)
     task = await tenant.wait_task(task_id, timeout=120)
     assert task["status"] == "failed"
     assert task["error"].startswith("object store unreachable")
@@ -116,9 +117,7 @@ async def test_a_lost_queue_is_recovered_by_the_sweeper(deployment, new_tenant, 
     sweeper finds the task without a live job and starts it again."""
     d = deployment(**FAST, STALE_TASK_SECONDS="3", SWEEP_INTERVAL_SECONDS="1")
     api = d.api()
-    tenant = await new_tenant("Lost queue", base_url=api.base_url)
-    program = await tenant.create_program(name="L")
-    task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": 700})).json()["taskId"]
+    tenant, _, task_id = await _queued_batch(new_tenant, api, "Lost queue", 700)
     queue = d.env["QUEUE_NAME"]
     with redis_server.client() as redis:
         assert redis.zcard(queue) == 1

@@ -19,10 +19,10 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from app.domain.fulfillment.configs import now_ms
 from app.domain.fulfillment.models import FulfillmentCutoff, ShippingConfig
 from app.domain.fulfillment.orders import cut
 from app.lib.resources import Resources
+from app.lib.types import now_ms
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,12 @@
 """Shipping configurations (create, get, list) and the numeric postfix counter per program."""
 
-import time
-
 from bson import ObjectId
 from pymongo import ReturnDocument
 
 from app.domain.fulfillment.models import PostfixCounter, ShippingConfig
 from app.domain.fulfillment.schemas import ShippingConfigCreate, ShippingConfigOut
 from app.lib.errors import NotFoundError
-from app.lib.pagination import id_filter, next_cursor
+from app.lib.pagination import newest_first_page
 from app.lib.types import utcnow
 
 
@@ -42,9 +40,7 @@ async def get_config(merchant_id: str, config_id: str) -> ShippingConfig:
 async def list_configs(
     merchant_id: str, limit: int, cursor: str | None
 ) -> tuple[list[ShippingConfig], str | None]:
-    query = {"merchant_id": merchant_id, **id_filter(cursor, newest_first=True)}
-    docs = await ShippingConfig.find(query).sort("-_id").limit(limit + 1).to_list()
-    return docs[:limit], next_cursor([{"_id": d.id} for d in docs], limit)
+    return await newest_first_page(ShippingConfig, {"merchant_id": merchant_id}, limit, cursor)
 
 
 def describe_config(config: ShippingConfig) -> ShippingConfigOut:
@@ -77,7 +73,3 @@ async def release_postfixes(program_id: str, start: int, end: int) -> None:
     await PostfixCounter.get_pymongo_collection().update_one(
         {"_id": program_id, "next": end}, {"$inc": {"next": -(end - start + 1)}}
     )
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.cards.models import Card
-from app.domain.fulfillment.configs import now_ms
 from app.domain.fulfillment.models import FulfillmentEvent, FulfillmentOrder
 from app.domain.fulfillment.orders import announce, next_change
 from app.domain.fulfillment.schemas import PrinterEvent, PrinterEventResult
 from app.lib.errors import NotFoundError, RequestValidationError, UnauthorizedError
 from app.lib.resources import Resources
+from app.lib.types import now_ms
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Printer-Signature"

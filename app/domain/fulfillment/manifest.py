@@ -19,7 +19,7 @@ from app.domain.cards.models import Card
 from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
 from app.lib.card_numbers import CardVault
 from app.lib.object_store import ObjectStore
-from app.lib.types import iso_z
+from app.lib.types import iso_z, now_ms
 
 log = logging.getLogger(__name__)
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -238,7 +238,7 @@ class _Upload:
             "batch": self.pending_end[0],
             "seq": self.pending_end[1],
             "rows": self.rows,
-            "updated_ms": int(time.time() * 1000),
+            "updated_ms": now_ms(),
         }
         if progress:
             expected = {"manifest_progress.upload_id": upload_id}

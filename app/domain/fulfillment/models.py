@@ -44,7 +44,6 @@ class FulfillmentOrder(Document):
     cutoff_ms: int | None = None
     status: str  # PENDING | SUBMITTED | SHIPPED | DELIVERED | FAILED
     card_count: int = 0
-    program_ids: list[str] = []
     # its cards by bulk issuance: issuance, program, count, first and last seq (set at the cut)
     batches: list[dict[str, Any]] = []
     manifest_key: str | None = None  # set once the manifest is whole
@@ -65,6 +64,10 @@ class FulfillmentOrder(Document):
     submitted_ms: int | None = None
     shipped_ms: int | None = None
     delivered_ms: int | None = None
+
+    @property
+    def program_ids(self) -> list[str]:
+        return sorted({batch["program"] for batch in self.batches})
 
     class Settings:
         name = "fulfillment_orders"

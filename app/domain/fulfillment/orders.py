@@ -14,16 +14,16 @@ from pymongo.errors import DuplicateKeyError
 
 from app.domain.cards.models import Card
 from app.domain.fulfillment import webhooks
-from app.domain.fulfillment.configs import get_config, now_ms
+from app.domain.fulfillment.configs import get_config
 from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
 from app.domain.fulfillment.schemas import FulfillAccepted, FulfillmentOrderOut, from_ms
 from app.domain.issuance.models import BulkIssuance
 from app.lib import jobs
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.object_store import ObjectStore
-from app.lib.pagination import id_filter, next_cursor
+from app.lib.pagination import newest_first_page
 from app.lib.resources import Resources
-from app.lib.types import utcnow
+from app.lib.types import now_ms, utcnow
 
 log = logging.getLogger(__name__)
 BATCH_FIELDS = ("count", "first", "last")
@@ -136,8 +136,7 @@ async def claimed_batches(config_id: str, order_id: str) -> list[dict]:
 
 async def record_batches(order: FulfillmentOrder, batches: list[dict]) -> None:
     order.batches, order.card_count = batches, sum(b["count"] for b in batches)
-    order.program_ids = sorted({b["program"] for b in batches})
-    fields = {"batches": batches, "card_count": order.card_count, "program_ids": order.program_ids}
+    fields = {"batches": batches, "card_count": order.card_count}
     await orders().update_one({"_id": order.id}, {"$set": fields})
 
 
@@ -198,17 +197,12 @@ async def get_order(merchant_id: str, order_id: str) -> FulfillmentOrder:
 async def list_orders(
     merchant_id: str, config_id: str | None, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[FulfillmentOrder], str | None]:
-    query: dict = {
-        "merchant_id": merchant_id,
-        **VISIBLE,
-        **id_filter(cursor, newest_first=True),
-    }
+    query: dict = {"merchant_id": merchant_id, **VISIBLE}
     if config_id:
         query["shipping_config_id"] = config_id
     if status:
         query["status"] = status
-    docs = await FulfillmentOrder.find(query).sort("-_id").limit(limit + 1).to_list()
-    return docs[:limit], next_cursor([{"_id": d.id} for d in docs], limit)
+    return await newest_first_page(FulfillmentOrder, query, limit, cursor)
 
 
 async def describe_order(

@@ -10,13 +10,13 @@ import logging
 
 from bson import ObjectId
 
-from app.domain.fulfillment.configs import now_ms
 from app.domain.fulfillment.manifest import ManifestSuperseded, manifest_key, write_manifest
 from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
 from app.domain.fulfillment.orders import announce, claimed_batches, next_change, record_batches
 from app.domain.fulfillment.providers import provider_for
 from app.lib import jobs
 from app.lib.resources import Resources
+from app.lib.types import now_ms
 
 log = logging.getLogger(__name__)
 STUCK_MS = 5 * 60 * 1000

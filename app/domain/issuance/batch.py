@@ -24,15 +24,11 @@ from app.domain.issuance.models import BulkIssuance
 from app.domain.issuance.part_buffer import PartBuffer
 from app.lib import jobs
 from app.lib.resources import Resources
-from app.lib.types import utcnow
+from app.lib.types import now_ms, utcnow
 
 log = logging.getLogger(__name__)
 DONE = ("completed", "failed")
 CSV_TYPE = "text/csv; charset=utf-8"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def collection():

@@ -6,7 +6,6 @@ Cards are raw documents written with `insert_many(ordered=False)`: the unique in
 """
 
 import logging
-import time
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -15,7 +14,7 @@ from pymongo.errors import BulkWriteError
 from app.domain.cards.models import Card
 from app.domain.issuance.models import BulkIssuance
 from app.lib.card_numbers import CardVault, generate_number
-from app.lib.types import utcnow
+from app.lib.types import now_ms, utcnow
 
 MAX_COLLISION_ROUNDS = 8
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def fulfillment_for(issuance: BulkIssuance) -> dict | None:
         "order_id": None,
         "carrier": None,
         "tracking_number": None,
-        "updated_ms": int(time.time() * 1000),
+        "updated_ms": now_ms(),
     }
 
 

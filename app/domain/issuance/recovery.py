@@ -16,13 +16,14 @@ from app.domain.issuance import batch
 from app.domain.issuance.models import BulkIssuance
 from app.lib import jobs
 from app.lib.resources import Resources
+from app.lib.types import now_ms
 
 log = logging.getLogger(__name__)
 ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
 
 async def recover_stale_tasks(res: Resources, limit: int = 200) -> int:
-    stale_before = batch.now_ms() - res.settings.stale_task_seconds * 1000
+    stale_before = now_ms() - res.settings.stale_task_seconds * 1000
     cursor = (
         BulkIssuance.get_pymongo_collection()
         .find(
@@ -63,7 +64,7 @@ async def _requeue(res: Resources, task: dict) -> int:
     job_id = jobs.advance_job_id(issuance_id, task["step"], recovery)
     claimed = await BulkIssuance.get_pymongo_collection().update_one(
         {"_id": task["_id"], "current_job": task.get("current_job")},
-        {"$set": {"current_job": job_id, "recoveries": recovery, "heartbeat_ms": batch.now_ms()}},
+        {"$set": {"current_job": job_id, "recoveries": recovery, "heartbeat_ms": now_ms()}},
     )
     if not claimed.modified_count:  # another sweeper or the chain itself moved it
         return 0

@@ -9,7 +9,6 @@ does not exist (the first attempt failed and was undone, or died) is taken over.
 """
 
 import hashlib
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +25,6 @@ class RequestKey(Document):
     id: str  # type: ignore[assignment]  # sha256 of merchant id + key
     issuance_id: str
     fingerprint: str  # sha256 of the program and the request body
-    created_ms: int
     expires_at: datetime  # a TTL index removes the claim then (nx-27017 honours it too)
 
     class Settings:
@@ -53,18 +51,16 @@ async def claim(
 ) -> tuple[Claim, BulkIssuance | None]:
     """Claims `key` for `issuance_id`; returns the claim and, when an earlier request with this
     key already produced an issuance, that issuance (answer with it, issue nothing)."""
-    now = int(time.time() * 1000)
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
-    record = RequestKey(
-        id=key, issuance_id=issuance_id, fingerprint=print_, created_ms=now, expires_at=expires_at
-    )
+    now = datetime.now(UTC)
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    record = RequestKey(id=key, issuance_id=issuance_id, fingerprint=print_, expires_at=expires_at)
     try:
         await record.insert()
         return Claim(key, issuance_id), None
     except DuplicateKeyError:
         pass
     earlier = await RequestKey.get(key)
-    if earlier is not None and earlier.created_ms > now - ttl_seconds * 1000:
+    if earlier is not None and earlier.expires_at > now:  # the client is tz-aware
         if earlier.fingerprint != print_:
             raise ApiError(
                 "This Idempotency-Key was used with a different request.",

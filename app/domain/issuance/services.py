@@ -26,7 +26,7 @@ from app.domain.programs.services import get_program
 from app.lib import jobs
 from app.lib.errors import NotFoundError, validation_error
 from app.lib.money import format_minor, to_minor
-from app.lib.pagination import id_filter, next_cursor
+from app.lib.pagination import newest_first_page
 from app.lib.resources import Resources
 from app.lib.types import utcnow
 
@@ -172,11 +172,10 @@ class IssuanceService:
             return Accepted(BulkIssuanceAsyncResponse(taskId=issuance.task_id, status="pending"))
         found = Card.get_pymongo_collection().find(
             {"program_id": issuance.program_id, "bulk_issuance_id": str(issuance.id)},
-            {"number_enc": 1, "seq": 1},
+            {"number_enc": 1},
         )
-        docs = sorted([doc async for doc in found], key=lambda doc: doc["seq"])
         summaries = []
-        for doc in docs:
+        async for doc in found.sort("seq", 1):  # the cards' unique index gives this order
             card_id = str(doc["_id"])
             number = self.res.vault.decrypt(doc["number_enc"], card_id)
             summaries.append(
@@ -241,13 +240,8 @@ class IssuanceService:
         self, merchant_id: str, program_id: str, limit: int, cursor: str | None
     ) -> tuple[list[BulkIssuance], str | None]:
         await get_program(merchant_id, program_id)
-        query = {
-            "merchant_id": merchant_id,
-            "program_id": program_id,
-            **id_filter(cursor, newest_first=True),
-        }
-        docs = await BulkIssuance.find(query).sort("-_id").limit(limit + 1).to_list()
-        return docs[:limit], next_cursor([{"_id": d.id} for d in docs], limit)
+        query = {"merchant_id": merchant_id, "program_id": program_id}
+        return await newest_first_page(BulkIssuance, query, limit, cursor)
 
     def download_url(self, issuance: BulkIssuance) -> str | None:
         if issuance.status != "completed" or not issuance.csv_key:

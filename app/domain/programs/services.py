@@ -5,7 +5,7 @@ from bson import ObjectId
 from app.domain.programs.models import Program
 from app.domain.programs.schemas import ProgramCreate
 from app.lib.errors import NotFoundError
-from app.lib.pagination import id_filter, next_cursor
+from app.lib.pagination import newest_first_page
 from app.lib.settings import Settings
 
 
@@ -47,7 +47,4 @@ async def get_program(merchant_id: str, program_id: str) -> Program:
 async def list_programs(
     merchant_id: str, limit: int, cursor: str | None
 ) -> tuple[list[Program], str | None]:
-    query = {"merchant_id": merchant_id, **id_filter(cursor, newest_first=True)}
-    docs = await Program.find(query).sort("-_id").limit(limit + 1).to_list()
-    raw = [{"_id": doc.id} for doc in docs]
-    return docs[:limit], next_cursor(raw, limit)
+    return await newest_first_page(Program, {"merchant_id": merchant_id}, limit, cursor)
