@@ -6,13 +6,10 @@ The http notice is JSON with a presigned, expiring `manifestUrl`, signed in the 
 PRINTER_SECRET, the scheme of our merchant webhooks.
 """
 
-import json
 from typing import Protocol
 
-import httpx
-
 from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
-from app.domain.webhooks import signing
+from app.domain.webhooks.delivery import post_signed
 from app.lib.object_store import ObjectStore
 from app.lib.settings import Settings
 
@@ -54,23 +51,16 @@ class HttpProvider:
     ) -> dict:
         if not self.url:
             raise RuntimeError("PRINTER_URL is not set")
-        body = json.dumps(
-            {
-                "orderId": str(order.id),
-                "cardCount": order.card_count,
-                "manifestUrl": self.store.presigned_get(manifest_key, self.ttl),
-                "shipping": config.shipping,
-                "returnAddress": config.return_address,
-            },
-            separators=(",", ":"),
-        ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signing.sign(self.secret, body),
+        notice = {
+            "orderId": str(order.id),
+            "cardCount": order.card_count,
+            "manifestUrl": self.store.presigned_get(manifest_key, self.ttl),
+            "shipping": config.shipping,
+            "returnAddress": config.return_address,
         }
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(self.url, content=body, headers=headers)
-        response.raise_for_status()
+        response = await post_signed(
+            self.url, self.secret, notice, signature_header=SIGNATURE_HEADER
+        )
         return {"location": self.url, "httpStatus": response.status_code}
 
 

@@ -22,15 +22,21 @@ async def post_event(
     url: str, secret: str, event_type: str, data: dict, event_id: str | None = None
 ) -> None:
     """Raises on a network error or a non-2xx answer, so the job retries."""
-    body = json.dumps(
-        {"id": event_id or str(uuid.uuid4()), "type": event_type, "data": data},
-        separators=(",", ":"),
-    ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        signing.HEADER: signing.sign(secret, body),
-        "Giftcards-Event": event_type,
-    }
+    payload = {"id": event_id or str(uuid.uuid4()), "type": event_type, "data": data}
+    await post_signed(url, secret, payload, {"Giftcards-Event": event_type})
+
+
+async def post_signed(
+    url: str,
+    secret: str,
+    payload: dict,
+    headers: dict[str, str] | None = None,
+    signature_header: str = signing.HEADER,
+) -> httpx.Response:
+    """POSTs `payload` as compact JSON, signed with `secret`; raises on a non-2xx answer."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    sent = {"Content-Type": "application/json", signature_header: signing.sign(secret, body)}
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(url, content=body, headers=headers)
+        response = await client.post(url, content=body, headers={**sent, **(headers or {})})
     response.raise_for_status()
+    return response
