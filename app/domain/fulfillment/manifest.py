@@ -100,7 +100,6 @@ def _encode(rows: list[list[str]]) -> bytes:
 class ManifestState:
     """Where the manifest stands after one job's share: `whole` once the object exists."""
 
-    rows: int
     parts: int
     whole: bool
 
@@ -142,10 +141,10 @@ async def write_manifest(
         part_seconds, part_started = now - part_started, now
         if now - started + part_seconds > budget_seconds:
             log.info("order %s: manifest part %d written, handing off", order.id, upload.parts)
-            return ManifestState(upload.rows, upload.parts, whole=False)
+            return ManifestState(upload.parts, whole=False)
     await upload.finish()
     log.info("order %s: manifest written, %d rows", order.id, upload.rows)
-    return ManifestState(upload.rows, upload.parts, whole=True)
+    return ManifestState(upload.parts, whole=True)
 
 
 def _reads(order: FulfillmentOrder, resume_at: tuple[int, int | None]):
