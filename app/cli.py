@@ -5,29 +5,27 @@ import argparse
 import asyncio
 import json
 import uuid
+from typing import Any
 
 import httpx
 
-from app.domain.merchants.services import create_merchant, ensure_merchant
-from app.domain.programs.models import Program
+from app.domain.fulfillment.events import SIGNATURE_HEADER, sign
+from app.domain.merchants.services import MerchantService
 from app.domain.programs.schemas import ProgramCreate
-from app.domain.programs.services import create_program
-from app.lib.card_numbers import CardVault
-from app.lib.db import connect_mongo
-from app.lib.settings import Settings, get_settings
+from app.domain.programs.services import ProgramService
+from app.lib.settings import get_settings
+from app.storage.resources import Resources
 
 DEMO_MERCHANT = "Demo Merchant"
 DEMO_PROGRAM = "Demo Gift Cards"
 
 
-def _vault(settings: Settings) -> CardVault:
-    return CardVault(settings.card_hash_key, settings.card_encryption_key)
-
-
 async def _merchant_create(name: str) -> None:
-    settings = get_settings()
-    await connect_mongo(settings)
-    created = await create_merchant(name, _vault(settings))
+    res = await Resources.open(get_settings())
+    try:
+        created = await MerchantService(res).create(name)
+    finally:
+        await res.close()
     print(f"merchant id:    {created.merchant.id}")
     print(f"api key:        {created.api_key}   (shown once: store it now)")
     print(f"webhook secret: {created.webhook_secret}   (verifies our callbacks)")
@@ -35,13 +33,16 @@ async def _merchant_create(name: str) -> None:
 
 async def _seed_demo() -> None:
     settings = get_settings()
-    await connect_mongo(settings)
-    merchant, secret = await ensure_merchant(DEMO_MERCHANT, settings.demo_api_key, _vault(settings))
-    program = await Program.find_one({"merchant_id": str(merchant.id), "name": DEMO_PROGRAM})
-    if program is None:
-        program = await create_program(
-            str(merchant.id), ProgramCreate(name=DEMO_PROGRAM, currency="USD"), settings
-        )
+    res = await Resources.open(settings)
+    try:
+        merchant, secret = await MerchantService(res).ensure(DEMO_MERCHANT, settings.demo_api_key)
+        merchant_id = str(merchant.id)
+        program = await res.db.programs.named(merchant_id, DEMO_PROGRAM)
+        if program is None:
+            data = ProgramCreate.model_validate({"name": DEMO_PROGRAM, "currency": "USD"})
+            program = await ProgramService(res).create(merchant_id, data)
+    finally:
+        await res.close()
     print(f"demo merchant id: {merchant.id}")
     print(f"demo webhook secret: {secret}")
     print(f"demo program id:  {program.id}")
@@ -49,10 +50,12 @@ async def _seed_demo() -> None:
 
 def _printer_advance(args: argparse.Namespace) -> None:
     """Posts a status event signed as the printer would (VENDOR_SECRET), to the running API."""
-    from app.domain.fulfillment.events import SIGNATURE_HEADER, sign
-
     settings = get_settings()
-    event: dict = {"eventId": str(uuid.uuid4()), "orderId": args.order_id, "status": args.status}
+    event: dict[str, Any] = {
+        "eventId": str(uuid.uuid4()),
+        "orderId": args.order_id,
+        "status": args.status,
+    }
     if args.carrier or (args.status == "SHIPPED" and args.tracking):
         event["carrier"] = args.carrier or "UPS"
     if args.tracking:

@@ -7,8 +7,10 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.pydantic import PydanticPlugin
 
 from app.domain.cards.controllers import CardController
+from app.domain.dependencies import APP_DEPENDENCIES
 from app.domain.fulfillment.controllers import (
     FulfillmentOrderController,
     PrinterEventController,
@@ -23,8 +25,8 @@ from app.lib.auth import jwt_auth
 from app.lib.exception_handlers import EXCEPTION_HANDLERS
 from app.lib.idempotency import idempotency_middleware
 from app.lib.logging import configure_logging
-from app.lib.resources import Resources
 from app.lib.settings import Settings, get_settings
+from app.storage.resources import Resources
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -53,6 +55,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PrinterEventController,
         ],
         lifespan=[lifespan],
+        dependencies=APP_DEPENDENCIES,
+        # bodies and /schema use the models' camelCase aliases (app/lib/schema.py)
+        plugins=[PydanticPlugin(prefer_alias=True)],
         on_app_init=[auth.on_app_init],
         middleware=[idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,

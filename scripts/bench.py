@@ -5,7 +5,9 @@ Starts a throwaway stack on free ports in a temp dir (nx-27017, redis-server, Se
 API, one arq worker; nothing listens on SMTP_PORT: count mode sends no mail), creates a merchant
 with the CLI and a program over HTTP, then prints one line per figure (``name: value unit``)
 and the ratios, all from this one run; progress goes to stderr. Every process it started is
-stopped at the end (finally + atexit in stack.py), also on Ctrl-C / SIGTERM.
+stopped at the end (finally + atexit in scripts/devstack), also on Ctrl-C / SIGTERM.
+
+Run from the repo root as ``python -m scripts.bench`` (scripts/bench does).
 """
 
 from __future__ import annotations
@@ -30,13 +32,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import stack  # scripts/stack.py: this file's directory is on sys.path
 from pymongo import AsyncMongoClient
 
-sys.path.insert(0, str(stack.ROOT))  # the app's package: the baselines use the cards' indexes
-from app.domain.cards.models import Card  # noqa: E402
+from app.storage.models import Card  # the only app import: CARD_INDEXES below
+from scripts import devstack
 
-ROOT, HOST, BUCKET = stack.ROOT, "127.0.0.1", "bench-exports"
+ROOT, HOST, BUCKET = devstack.ROOT, "127.0.0.1", "bench-exports"
 INSERT_BATCH = 5_000  # like the worker's chunks (BATCH_CHUNK_SIZE)
 WORKER_IDS = itertools.count(1)
 FIGURES = ("async", "inline", "rss", "poll", "fulfill")
@@ -88,12 +89,14 @@ def start_services(tmp: Path) -> dict[str, str]:
         run = tmp / "run" / f"{name}.pid"
         return {"data_dir": tmp / name, "log_path": tmp / f"{name}.log", "pid_path": run}
 
-    mongo = stack.start_mongo(port=stack.free_port(HOST), **files("mongo"))
-    redis = stack.start_redis(port=stack.free_port(HOST), persist=False, **files("redis"))
+    mongo = devstack.start_mongo(port=devstack.free_port(HOST), **files("mongo"))
+    redis = devstack.start_redis(port=devstack.free_port(HOST), persist=False, **files("redis"))
     key, secret = "bench-" + secrets.token_hex(4), secrets.token_urlsafe(30)
-    port = stack.free_port_pair(HOST)  # weed wants port + 10000 free too
-    s3 = stack.start_s3(port=port, access_key=key, secret_key=secret, bucket=BUCKET, **files("s3"))
-    return isolated_env(
+    port = devstack.free_port_pair(HOST)  # weed wants port + 10000 free too
+    s3 = devstack.start_s3(
+        port=port, access_key=key, secret_key=secret, bucket=BUCKET, **files("s3")
+    )
+    return devstack.isolated_env(
         {
             "API_HOST": HOST,
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
@@ -105,7 +108,7 @@ def start_services(tmp: Path) -> dict[str, str]:
             "S3_ACCESS_KEY": key,
             "S3_SECRET_KEY": secret,
             "SMTP_HOST": HOST,
-            "SMTP_PORT": str(stack.free_port(HOST)),  # nothing listens: count mode sends no mail
+            "SMTP_PORT": str(devstack.free_port(HOST)),  # nothing listens: count mode sends no mail
             "JWT_SECRET": secrets.token_urlsafe(48),
             "CARD_HASH_KEY": secrets.token_urlsafe(32),
             "CARD_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -114,29 +117,20 @@ def start_services(tmp: Path) -> dict[str, str]:
     )
 
 
-def isolated_env(settings: dict[str, str]) -> dict[str, str]:
-    """Like tests/fixtures/processes.py: no app setting inherited from the shell."""
-    names = re.findall(r"^    (\w+): ", (ROOT / "app/lib/settings.py").read_text(), re.M)
-    blocked = {n.upper() for n in names} | set(stack.parse_env_file(ROOT / ".env.example"))
-    env = {k: v for k, v in os.environ.items() if k not in blocked}
-    pythonpath = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    return {**env, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1", **settings}
-
-
 def start_app(name: str, argv: list[str], env: dict, tmp: Path, ready, what: str):
     """An API or worker subprocess, its cwd a fresh dir (so no .env is read)."""
     (tmp / name).mkdir()
     log = tmp / name / f"{name}.log"
-    proc = stack.ManagedProcess(name, argv, log_path=log, env=env, cwd=tmp / name)
+    proc = devstack.ManagedProcess(name, argv, log_path=log, env=env, cwd=tmp / name)
     proc.start().wait_ready(lambda: ready(proc), 90, what)
     return proc
 
 
-def start_worker(env: dict, tmp: Path) -> stack.ManagedProcess:
+def start_worker(env: dict, tmp: Path) -> devstack.ManagedProcess:
     name = f"worker{next(WORKER_IDS)}"
     say(f"starting {name}")
     ready = lambda p: WORKER_READY in p.log_path.read_text(errors="replace")  # noqa: E731
-    return start_app(name, stack.worker_argv(), env, tmp, ready, repr(WORKER_READY))
+    return start_app(name, devstack.worker_argv(), env, tmp, ready, repr(WORKER_READY))
 
 
 def vm_hwm_mib(pid: int) -> float:
@@ -194,7 +188,7 @@ class Ctx:
     http: httpx.AsyncClient  # carries the bearer token
     db: object
     program_url: str  # /v2/giftcards/programs/{id}
-    worker: stack.ManagedProcess
+    worker: devstack.ManagedProcess
     completed_task: str | None = None
 
     @property
@@ -231,7 +225,7 @@ async def run_batch(ctx: Ctx, count: int) -> tuple[dict, float]:
             last, changed = state, now
         stuck = now - changed > (60 if state[0] == "pending" else 300)
         if state[0] == "failed" or stuck or now > deadline or not ctx.worker.alive():
-            log = " | ".join(stack.tail(ctx.worker.log_path, 4).splitlines())
+            log = " | ".join(devstack.tail(ctx.worker.log_path, 4).splitlines())
             raise BenchError(
                 f"task {task_id} not completed after {now - t0:.0f} s; seen {' -> '.join(seen)}; "
                 f"error={task.get('error')!r}; worker alive={ctx.worker.alive()}, log tail: {log}"
@@ -448,11 +442,11 @@ async def fig_fulfill(ctx: Ctx) -> None:
 async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # asyncio.run already turns SIGINT into this
         asyncio.get_running_loop().add_signal_handler(sig, asyncio.current_task().cancel)
-    port = stack.free_port(HOST)
+    port = devstack.free_port(HOST)
     base = f"http://{HOST}:{port}"
     say("starting the API")
-    argv = [*stack.api_argv(HOST, port), "--app-dir", str(ROOT)]
-    healthy = lambda _: stack.http_get_status(f"{base}/health") == 200  # noqa: E731
+    argv = [*devstack.api_argv(HOST, port), "--app-dir", str(ROOT)]
+    healthy = lambda _: devstack.http_get_status(f"{base}/health") == 200  # noqa: E731
     start_app("api", argv, {**env, "API_PORT": str(port)}, tmp, healthy, "GET /health == 200")
     worker = start_worker(env, tmp)
     cli = [sys.executable, "-m", "app.cli", "merchant", "create", "Bench Stores"]
@@ -525,10 +519,10 @@ def main() -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted", file=sys.stderr)
         code = 130
-    except (stack.StackError, BenchError, httpx.HTTPError, subprocess.CalledProcessError) as exc:
+    except (devstack.StackError, BenchError, httpx.HTTPError, subprocess.CalledProcessError) as exc:
         print(f"ERROR: {exc}\nlogs kept in {tmp}", file=sys.stderr)
     finally:
-        stack.stop_all()
+        devstack.stop_all()
         if code != 1 and not args.keep_logs:
             shutil.rmtree(tmp, ignore_errors=True)
         elif code != 1:

@@ -64,9 +64,9 @@ def test_s3_presigned_get_and_tampered_signature(s3):
 def test_s3_rejects_wrong_secret(s3):
     from botocore.exceptions import ClientError
 
-    from tests.fixtures._stack import stack
+    from scripts import devstack
 
-    bad = stack.s3_client(s3.endpoint_url, s3.access_key, "wrong-secret", s3.region)
+    bad = devstack.s3_client(s3.endpoint_url, s3.access_key, "wrong-secret", s3.region)
     with pytest.raises(ClientError):
         bad.head_bucket(Bucket=s3.bucket)
 

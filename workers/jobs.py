@@ -8,6 +8,7 @@ the final failure where the user can see it (the task, the card, the callback or
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from arq import Retry
 
@@ -17,22 +18,24 @@ from app.domain.fulfillment import webhooks as fulfillment_webhooks
 from app.domain.issuance import batch, recovery
 from app.domain.notifications import services as notifications
 from app.domain.tasks import callbacks
-from app.lib.resources import Resources
+from app.storage.resources import Resources
 from workers.outages import backoff_seconds, describe
 
 log = logging.getLogger(__name__)
+JobContext = dict[str, Any]  # arq's per-job context: job_id, job_try, and our `resources`
 
 
-def _res(ctx: dict) -> Resources:
-    return ctx["resources"]
+def _res(ctx: JobContext) -> Resources:
+    resources: Resources = ctx["resources"]
+    return resources
 
 
-def _retry_later(ctx: dict, exc: BaseException) -> Retry:
+def _retry_later(ctx: JobContext, exc: BaseException) -> Retry:
     cap = _res(ctx).settings.job_retry_max_delay_seconds
     return Retry(defer=backoff_seconds(ctx.get("job_try", 1), cap))
 
 
-async def advance_issuance(ctx: dict, issuance_id: str) -> None:
+async def advance_issuance(ctx: JobContext, issuance_id: str) -> None:
     res = _res(ctx)
     timeout = res.settings.job_timeout_seconds
     try:
@@ -53,7 +56,7 @@ async def advance_issuance(ctx: dict, issuance_id: str) -> None:
             if ctx.get("job_try", 1) >= res.settings.job_max_tries:
                 await batch.fail(res, issuance_id, reason)
                 return
-            await batch.note_error(issuance_id, reason)
+            await batch.note_error(res, issuance_id, reason)
         except Exception:  # the database is what is down: the sweeper finishes the story
             log.warning("could not record the failure of bulk issuance %s", issuance_id)
         raise _retry_later(ctx, exc) from exc
@@ -64,10 +67,10 @@ def _error_text(exc: BaseException) -> str:
 
 
 async def _retrying(
-    ctx: dict,
+    ctx: JobContext,
     what: str,
     max_tries: int,
-    call: Callable[[], Awaitable[None]],
+    call: Callable[[], Awaitable[object]],
     record_failure: Callable[[str, bool], Awaitable[None]],
     error_text: Callable[[BaseException], str] = _error_text,
 ) -> None:
@@ -83,27 +86,27 @@ async def _retrying(
             raise _retry_later(ctx, exc) from exc
 
 
-async def send_notification(ctx: dict, card_id: str) -> None:
+async def send_notification(ctx: JobContext, card_id: str) -> None:
     await _retrying(
         ctx,
         f"notification for card {card_id}",
         _res(ctx).settings.notification_max_tries,
         lambda: notifications.send_for_card(_res(ctx), card_id),
-        lambda error, final: notifications.record_failure(card_id, error, final),
+        lambda error, final: notifications.record_failure(_res(ctx), card_id, error, final),
     )
 
 
-async def deliver_callback(ctx: dict, issuance_id: str) -> None:
+async def deliver_callback(ctx: JobContext, issuance_id: str) -> None:
     await _retrying(
         ctx,
         f"callback for {issuance_id}",
         _res(ctx).settings.callback_max_tries,
         lambda: callbacks.deliver(_res(ctx), issuance_id),
-        lambda error, final: callbacks.record_failure(issuance_id, error, final),
+        lambda error, final: callbacks.record_failure(_res(ctx), issuance_id, error, final),
     )
 
 
-async def sweep(ctx: dict) -> None:
+async def sweep(ctx: JobContext) -> None:
     """Cron: restart queued batches whose chain of jobs broke; re-queue stuck notifications."""
     recovered = await recovery.recover_stale_tasks(_res(ctx))
     requeued = await notifications.requeue_pending(_res(ctx))
@@ -111,7 +114,7 @@ async def sweep(ctx: dict) -> None:
         log.info("sweep: %d task(s) recovered, %d notification(s) re-queued", recovered, requeued)
 
 
-async def submit_fulfillment_order(ctx: dict, order_id: str) -> None:
+async def submit_fulfillment_order(ctx: JobContext, order_id: str) -> None:
     """Writes the order's manifest and submits it to the printer; retried with backoff."""
     res = _res(ctx)
 
@@ -132,7 +135,7 @@ async def submit_fulfillment_order(ctx: dict, order_id: str) -> None:
 
 
 async def deliver_fulfillment_webhook(
-    ctx: dict, order_id: str, event_type: str, program_id: str, change: dict
+    ctx: JobContext, order_id: str, event_type: str, program_id: str, change: dict[str, Any]
 ) -> None:
     await _retrying(
         ctx,
@@ -140,12 +143,12 @@ async def deliver_fulfillment_webhook(
         _res(ctx).settings.callback_max_tries,
         lambda: fulfillment_webhooks.deliver(_res(ctx), order_id, event_type, program_id, change),
         lambda error, final: fulfillment_webhooks.record_failure(
-            order_id, event_type, error, final
+            _res(ctx), order_id, event_type, error, final
         ),
     )
 
 
-async def fulfillment_cutoffs(ctx: dict) -> None:
+async def fulfillment_cutoffs(ctx: JobContext) -> None:
     """Cron: fulfill AUTO configurations at the latest cut-off (once); re-queue lost orders."""
     cut = await auto_fulfillment.run_cutoffs(_res(ctx))
     requeued = await submission.requeue_stuck(_res(ctx))

@@ -1,29 +1,32 @@
 """arq's WorkerSettings, run by `python -m workers` (or `arq workers.settings.WorkerSettings`)."""
 
+from typing import Any
+
 from arq import cron, func
 from arq.connections import RedisSettings
+from arq.typing import WorkerSettingsBase
 
 from app.lib.logging import configure_logging
-from app.lib.resources import Resources
 from app.lib.settings import get_settings
+from app.storage.resources import Resources
 from workers import jobs
 
 _settings = get_settings()
 _timeout = _settings.job_timeout_seconds
 
 
-async def startup(ctx: dict) -> None:
+async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(_settings.log_level)
     ctx["resources"] = await Resources.open(_settings)
 
 
-async def shutdown(ctx: dict) -> None:
+async def shutdown(ctx: dict[str, Any]) -> None:
     resources = ctx.get("resources")
     if resources:
         await resources.close()
 
 
-class WorkerSettings:
+class WorkerSettings(WorkerSettingsBase):
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.queue_name
     # Every function shares one short timeout: arq locks a running job for the longest
@@ -54,8 +57,8 @@ class WorkerSettings:
         )
         for job in (jobs.sweep, jobs.fulfillment_cutoffs)
     ]
-    on_startup = startup
-    on_shutdown = shutdown
+    on_startup = staticmethod(startup)
+    on_shutdown = staticmethod(shutdown)
     job_timeout = _timeout
     # SIGTERM: stop taking jobs and let running ones finish (a cancel would burn a try).
     job_completion_wait = _timeout

@@ -5,14 +5,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from litestar import Request, Response
-from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+from msgspec import ValidationError as MsgspecValidationError
 from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import RedisError
 
 from app.lib.errors import ApiError, RequestValidationError
 
 log = logging.getLogger(__name__)
+AnyRequest = Request[Any, Any, Any]
 
 _CODES = {
     400: "bad_request",
@@ -28,7 +30,9 @@ _CODES = {
 }
 
 
-def _error(status: int, detail: str, code: str, headers: dict | None = None) -> Response:
+def _error(
+    status: int, detail: str, code: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
@@ -42,7 +46,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _from_pydantic(error: dict, source: str) -> dict:
+def _from_pydantic(error: dict[str, Any], source: str) -> dict[str, Any]:
     out = {
         "loc": [source, *error.get("loc", ())],
         "msg": error.get("msg", "invalid value"),
@@ -54,15 +58,16 @@ def _from_pydantic(error: dict, source: str) -> dict:
     return out
 
 
-def _loc_from_key(key: str | None, source: str) -> list:
+def _loc_from_key(key: str | None, source: str) -> list[str | int]:
     parts: list[str | int] = [int(p) if p.isdigit() else p for p in (key or "").split(".") if p]
     return [source, *parts]
 
 
-def validation_to_422(_: Request, exc: ValidationException) -> Response:
+def validation_to_422(_: AnyRequest, exc: ValidationException) -> Response[Any]:
     cause = exc.__cause__
-    if isinstance(cause, ExtendedMsgSpecValidationError):  # a pydantic model failed: full detail
-        detail = [_from_pydantic(e, "body") for e in cause.errors]
+    pydantic_errors = getattr(cause, "errors", None)  # Litestar's pydantic plugin puts them here
+    if isinstance(cause, MsgspecValidationError) and isinstance(pydantic_errors, list):
+        detail = [_from_pydantic(e, "body") for e in pydantic_errors]
     else:
         extra = exc.extra if isinstance(exc.extra, list) else []
         detail = [
@@ -76,15 +81,15 @@ def validation_to_422(_: Request, exc: ValidationException) -> Response:
     return Response({"detail": detail}, status_code=422)
 
 
-def request_validation(_: Request, exc: RequestValidationError) -> Response:
+def request_validation(_: AnyRequest, exc: RequestValidationError) -> Response[Any]:
     return Response({"detail": [_jsonable(e) for e in exc.errors]}, status_code=422)
 
 
-def api_error(_: Request, exc: ApiError) -> Response:
+def api_error(_: AnyRequest, exc: ApiError) -> Response[Any]:
     return _error(exc.status_code, exc.detail, exc.code, exc.headers or None)
 
 
-def http_exception(_: Request, exc: HTTPException) -> Response:
+def http_exception(_: AnyRequest, exc: HTTPException) -> Response[Any]:
     if exc.status_code == 400:  # what is left of 400s is a body that could not be decoded
         msg = f"the body is not valid JSON: {exc.detail}"
         return Response(
@@ -97,29 +102,29 @@ def http_exception(_: Request, exc: HTTPException) -> Response:
     return _error(status, str(exc.detail), _CODES.get(status, "error"), exc.headers)
 
 
-def mongo_down(_: Request, exc: PyMongoError) -> Response:
+def mongo_down(_: AnyRequest, exc: PyMongoError) -> Response[Any]:
     if not isinstance(exc, ConnectionFailure):
         return unexpected(_, exc)
     log.warning("database unreachable: %s", type(exc).__name__)
     return _error(503, "The database is unreachable. Retry later.", "database_unavailable")
 
 
-def redis_down(_: Request, exc: RedisError) -> Response:
+def redis_down(_: AnyRequest, exc: RedisError) -> Response[Any]:
     log.warning("redis unreachable: %s", type(exc).__name__)
     return _error(503, "The queue is unreachable; nothing was issued. Retry.", "redis_unavailable")
 
 
-def object_store_down(_: Request, exc: Exception) -> Response:
+def object_store_down(_: AnyRequest, exc: Exception) -> Response[Any]:
     log.warning("object store unreachable: %s", type(exc).__name__)
     return _error(503, "The object store is unreachable. Retry later.", "object_store_unavailable")
 
 
-def unexpected(_: Request, exc: Exception) -> Response:
+def unexpected(_: AnyRequest, exc: Exception) -> Response[Any]:
     log.error("unhandled %s", type(exc).__name__, exc_info=exc)
     return _error(500, "Internal server error.", "internal_error")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: validation_to_422,
     RequestValidationError: request_validation,
     ApiError: api_error,

@@ -11,9 +11,22 @@ claims the key in MongoDB (app/domain/issuance/request_keys.py): Redis may lose 
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from arq.connections import ArqRedis
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPReceiveMessage,
+    HTTPRequestEvent,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -31,13 +44,19 @@ def _fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
-async def _send_json(send: Send, status: int, payload: Any, extra: list | None = None) -> None:
+Headers = list[tuple[bytes, bytes]]
+
+
+async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    start = HTTPResponseStartEvent(type="http.response.start", status=status, headers=headers)
+    await send(start)
+    await send(HTTPResponseBodyEvent(type="http.response.body", body=body, more_body=False))
+
+
+async def _send_json(send: Send, status: int, payload: Any) -> None:
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send(
-        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _send(send, status, headers, body)
 
 
 def _error(code: str, detail: str) -> dict[str, str]:
@@ -46,71 +65,79 @@ def _error(code: str, detail: str) -> dict[str, str]:
 
 def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope.get("user"):
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope.get("method") != "POST"
+            or not scope.get("user")
+        ):
             await app(scope, receive, send)
             return
-        raw_key = dict(scope["headers"]).get(HEADER)
-        if raw_key is None:
-            await app(scope, receive, send)
-            return
-        key = raw_key.decode("latin-1")
-        if not key or len(key) > MAX_KEY_LENGTH:
-            detail = [
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "type": "string_too_long",
-                    "msg": f"must be 1 to {MAX_KEY_LENGTH} characters",
-                    "input": key[:300],
-                }
-            ]
-            await _send_json(send, 422, {"detail": detail})
-            return
-        settings = scope["litestar_app"].state.settings
-        redis = scope["litestar_app"].state.resources.redis
-        body, replay_receive = await _buffer_body(receive)
-        fingerprint = _fingerprint(scope["method"], scope["path"], body)
-        merchant = scope["user"].merchant_id
-        record_key = f"idem:{merchant}:{hashlib.sha256(raw_key).hexdigest()}"
-        try:
-            claimed = await redis.set(
-                record_key,
-                json.dumps({"state": "in_flight", "fingerprint": fingerprint}),
-                nx=True,
-                ex=settings.idempotency_lock_seconds,
-            )
-            existing = None if claimed else await redis.get(record_key)
-        except RedisError:
-            log.warning("idempotency store unreachable")
-            await _send_json(
-                send,
-                503,
-                _error(
-                    "redis_unavailable",
-                    "The idempotency store is unreachable; nothing was issued. Retry.",
-                ),
-            )
-            return
-        log.debug(
-            "idempotency key %s for merchant %s: %s",
-            record_key[-12:],
-            merchant,
-            "claimed" if claimed else "seen before",
-        )
-        if not claimed:
-            await _answer_repeat(send, existing, fingerprint)
-            return
-        await _run_and_record(
-            app,
-            scope,
-            replay_receive,
-            send,
-            redis,
-            record_key,
-            fingerprint,
-            settings.idempotency_ttl_seconds,
-        )
+        await _keyed(app, scope, receive, send)
 
     return middleware
+
+
+async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -> None:
+    raw_key = dict(scope["headers"]).get(HEADER)
+    if raw_key is None:
+        await app(scope, receive, send)
+        return
+    key = raw_key.decode("latin-1")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        detail = [
+            {
+                "loc": ["header", "Idempotency-Key"],
+                "type": "string_too_long",
+                "msg": f"must be 1 to {MAX_KEY_LENGTH} characters",
+                "input": key[:300],
+            }
+        ]
+        await _send_json(send, 422, {"detail": detail})
+        return
+    settings = scope["litestar_app"].state.settings
+    redis = scope["litestar_app"].state.resources.redis
+    body, replay_receive = await _buffer_body(receive)
+    fingerprint = _fingerprint(scope["method"], scope["path"], body)
+    merchant = scope["user"].merchant_id
+    record_key = f"idem:{merchant}:{hashlib.sha256(raw_key).hexdigest()}"
+    try:
+        claimed = await redis.set(
+            record_key,
+            json.dumps({"state": "in_flight", "fingerprint": fingerprint}),
+            nx=True,
+            ex=settings.idempotency_lock_seconds,
+        )
+        existing = None if claimed else await redis.get(record_key)
+    except RedisError:
+        log.warning("idempotency store unreachable")
+        await _send_json(
+            send,
+            503,
+            _error(
+                "redis_unavailable",
+                "The idempotency store is unreachable; nothing was issued. Retry.",
+            ),
+        )
+        return
+    log.debug(
+        "idempotency key %s for merchant %s: %s",
+        record_key[-12:],
+        merchant,
+        "claimed" if claimed else "seen before",
+    )
+    if not claimed:
+        await _answer_repeat(send, existing, fingerprint)
+        return
+    await _run_and_record(
+        app,
+        scope,
+        replay_receive,
+        send,
+        redis,
+        record_key,
+        fingerprint,
+        settings.idempotency_ttl_seconds,
+    )
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -125,19 +152,19 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
     body = b"".join(chunks)
     sent = False
 
-    async def replay() -> Message:
+    async def replay() -> HTTPReceiveMessage:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+            return HTTPRequestEvent(type="http.request", body=body, more_body=False)
+        return cast(HTTPReceiveMessage, await receive())
 
     return body, replay
 
 
 async def _answer_repeat(send: Send, existing: bytes | None, fingerprint: str) -> None:
     if existing is None:  # expired between SET and GET: treat as in flight, the client retries
-        record: dict = {"state": "in_flight", "fingerprint": fingerprint}
+        record: dict[str, Any] = {"state": "in_flight", "fingerprint": fingerprint}
     else:
         record = json.loads(existing)
     if record["fingerprint"] != fingerprint:
@@ -161,11 +188,19 @@ async def _answer_repeat(send: Send, existing: bytes | None, fingerprint: str) -
         headers = [(k.encode(), v.encode()) for k, v in record["headers"]]
         body = record["body"].encode()
         headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
-        await send({"type": "http.response.start", "status": record["status"], "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _send(send, record["status"], headers, body)
 
 
-async def _run_and_record(app, scope, receive, send, redis, record_key, fingerprint, ttl) -> None:
+async def _run_and_record(
+    app: ASGIApp,
+    scope: HTTPScope,
+    receive: Receive,
+    send: Send,
+    redis: ArqRedis,
+    record_key: str,
+    fingerprint: str,
+    ttl: int,
+) -> None:
     status = 500
     headers: list[tuple[str, str]] = []
     body = bytearray()

@@ -29,11 +29,11 @@ async def enqueue_notifications(redis: ArqRedis, card_ids: list[str]) -> None:
         await redis.enqueue_job(SEND_NOTIFICATION, card_id, _job_id=f"notify:{card_id}")
 
 
-async def enqueue_callback_if_wanted(redis: ArqRedis, issuance: Any) -> None:
-    if issuance.callback_url:
-        await redis.enqueue_job(
-            DELIVER_CALLBACK, str(issuance.id), _job_id=f"callback:{issuance.id}"
-        )
+async def enqueue_callback_if_wanted(
+    redis: ArqRedis, issuance_id: str, callback_url: str | None
+) -> None:
+    if callback_url:
+        await redis.enqueue_job(DELIVER_CALLBACK, issuance_id, _job_id=f"callback:{issuance_id}")
 
 
 async def enqueue_submit_order(
@@ -47,7 +47,7 @@ async def enqueue_submit_order(
 
 
 async def enqueue_fulfillment_webhook(
-    redis: ArqRedis, order_id: str, event_type: str, program_id: str, change: dict
+    redis: ArqRedis, order_id: str, event_type: str, program_id: str, change: dict[str, Any]
 ) -> None:
     """One merchant webhook delivery of one change of a fulfillment order."""
     job_id = f"fwh:{order_id}:{change['number']}:{event_type}:{program_id}"

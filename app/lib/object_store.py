@@ -4,6 +4,7 @@ boto3 is synchronous: every call runs in a worker thread so the event loop keeps
 """
 
 import asyncio
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -29,7 +30,7 @@ class ObjectStore:
         self._signer = self._make_client(settings, public, config) if public else self._client
 
     @staticmethod
-    def _make_client(settings: Settings, endpoint_url: str, config: Config):
+    def _make_client(settings: Settings, endpoint_url: str, config: Config) -> Any:  # boto3's S3
         return boto3.client(
             "s3",
             endpoint_url=endpoint_url,
@@ -56,11 +57,12 @@ class ObjectStore:
 
     def presigned_get(self, key: str, ttl_seconds: int | None = None) -> str:
         """Signing is local computation: no network call, so no thread needed."""
-        return self._signer.generate_presigned_url(
+        url: str = self._signer.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=ttl_seconds or self.link_ttl,
         )
+        return url
 
     async def exists(self, key: str) -> bool:
         try:
@@ -81,7 +83,7 @@ class ObjectStore:
             Key=key,
             ContentType=content_type,
         )
-        return created["UploadId"]
+        return str(created["UploadId"])
 
     async def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
         sent = await asyncio.to_thread(
@@ -92,7 +94,7 @@ class ObjectStore:
             PartNumber=number,
             Body=body,
         )
-        return sent["ETag"]
+        return str(sent["ETag"])
 
     async def complete_multipart(self, key: str, upload_id: str, etags: dict[int, str]) -> None:
         parts = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]

@@ -3,20 +3,23 @@
 import base64
 import binascii
 import re
-from typing import Generic, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
+from beanie import Document
 from bson import ObjectId
-from pydantic import BaseModel
 
 from app.lib.errors import validation_error
+from app.lib.schema import ApiResponse
 
 T = TypeVar("T")
+D = TypeVar("D", bound=Document)
 _HEX24 = re.compile(r"^[0-9a-f]{24}$")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ApiResponse, Generic[T]):
     data: list[T]
-    nextCursor: str | None = None
+    next_cursor: str | None = None
 
 
 def encode_cursor(last_id: ObjectId) -> str:
@@ -36,7 +39,7 @@ def decode_cursor(cursor: str | None) -> ObjectId | None:
     return ObjectId(raw)
 
 
-def id_filter(cursor: str | None, newest_first: bool) -> dict:
+def id_filter(cursor: str | None, newest_first: bool) -> dict[str, Any]:
     after = decode_cursor(cursor)
     if after is None:
         return {}
@@ -44,15 +47,15 @@ def id_filter(cursor: str | None, newest_first: bool) -> dict:
 
 
 async def newest_first_page(
-    model, query: dict, limit: int, cursor: str | None
-) -> tuple[list, str | None]:
+    model: type[D], query: dict[str, Any], limit: int, cursor: str | None
+) -> tuple[list[D], str | None]:
     """One page of a Beanie `model`'s documents matching `query`, newest first: (page, cursor)."""
     found = model.find({**query, **id_filter(cursor, newest_first=True)})
     docs = await found.sort("-_id").limit(limit + 1).to_list()
     return docs[:limit], next_cursor([{"_id": doc.id} for doc in docs], limit)
 
 
-def next_cursor(docs: list, limit: int) -> str | None:
+def next_cursor(docs: Sequence[Mapping[str, Any]], limit: int) -> str | None:
     """A cursor only when the page is full; callers fetch limit+1 to know if more exist."""
     if len(docs) <= limit:
         return None

@@ -7,8 +7,6 @@ from typing import Annotated
 from litestar.params import Parameter
 from pydantic import PlainSerializer
 
-from app.urls import OBJECT_ID_PATTERN
-
 
 def iso_z(value: datetime) -> str:
     """ISO 8601 UTC with `Z`, millisecond precision (what MongoDB keeps)."""
@@ -27,6 +25,9 @@ def utcnow() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
+
+OBJECT_ID_PATTERN = r"^[0-9a-f]{24}$"
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_z, return_type=str)]
 

@@ -274,9 +274,9 @@ async def test_a_failing_notification_is_retried_and_never_unissues(
 
 
 def _free_port() -> int:
-    from tests.fixtures._stack import stack
+    from scripts import devstack
 
-    return stack.free_port()
+    return devstack.free_port()
 
 
 async def test_links_can_be_signed_for_a_public_s3_address(start_api, new_tenant, s3):

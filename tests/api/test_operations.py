@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from tests.fixtures.processes import isolated_env
+from scripts.devstack import isolated_env
 from tests.fixtures.tenants import create_merchant_with_cli, token_for
 from tests.fixtures.waiting import wait_until
 

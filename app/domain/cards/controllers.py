@@ -1,37 +1,39 @@
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import Provide
 from litestar.params import Parameter
 
-from app.domain.cards import services
+from app.domain.cards.dependencies import provide_card_service
 from app.domain.cards.schemas import CardOut
-from app.domain.fulfillment.schemas import CardFulfillmentStatus
+from app.domain.cards.services import CardService
+from app.domain.urls import PROGRAM_CARD, PROGRAM_CARDS
 from app.lib.pagination import Page
-from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
-from app.urls import OBJECT_ID_PATTERN, PROGRAM_CARD, PROGRAM_CARDS
+from app.lib.types import OBJECT_ID_PATTERN, CursorQuery, LimitQuery, ObjectIdPath
+from app.storage.states import CardFulfillmentStatus
 
 
 class CardController(Controller):
     tags = ["Cards"]
+    dependencies = {"cards": Provide(provide_card_service, sync_to_thread=False)}
 
     @get(PROGRAM_CARDS, operation_id="listCards", summary="List a program's cards")
     async def list_all(
         self,
-        request: Request,
+        merchant_id: str,
         programId: ObjectIdPath,
+        cards: CardService,
         bulkIssuanceId: Annotated[str | None, Parameter(pattern=OBJECT_ID_PATTERN)] = None,
         fulfillmentStatus: CardFulfillmentStatus | None = None,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,
     ) -> Page[CardOut]:
-        docs, nxt = await services.list_cards(
-            request.user.merchant_id, programId, bulkIssuanceId, limit, cursor, fulfillmentStatus
+        return await cards.page(
+            merchant_id, programId, bulkIssuanceId, fulfillmentStatus, limit, cursor
         )
-        return Page[CardOut](data=[CardOut.of(d) for d in docs], nextCursor=nxt)
 
     @get(PROGRAM_CARD, operation_id="getCard", summary="Get a card (never its full number)")
     async def get_one(
-        self, request: Request, programId: ObjectIdPath, cardId: ObjectIdPath
+        self, merchant_id: str, programId: ObjectIdPath, cardId: ObjectIdPath, cards: CardService
     ) -> CardOut:
-        doc = await services.get_card(request.user.merchant_id, programId, cardId)
-        return CardOut.of(doc)
+        return await cards.get(merchant_id, programId, cardId)

@@ -1,78 +1,120 @@
 from datetime import UTC, datetime
-from typing import Any
-
-from pydantic import BaseModel
 
 from app.lib.money import format_minor
+from app.lib.schema import ApiResponse
 from app.lib.types import UtcDatetime
+from app.storage.models import (
+    CardFulfillment,
+    CardNotification,
+    CardView,
+    Personalization,
+    Recipient,
+)
+from app.storage.states import (
+    CardFulfillmentStatus,
+    CardStatus,
+    NotificationChannel,
+    NotificationStatus,
+)
 
 
-class NotificationOut(BaseModel):
-    channel: str
-    status: str
+class NotificationOut(ApiResponse):
+    channel: NotificationChannel
+    status: NotificationStatus
     attempts: int
-    lastError: str | None
-    sentAt: UtcDatetime | None  # nx-27017 returns $set datetimes as strings: pydantic parses both
-
-
-class FulfillmentOut(BaseModel):
-    status: str
-    orderId: str | None
-    carrier: str | None
-    trackingNumber: str | None
-    updatedAt: UtcDatetime
+    last_error: str | None
+    sent_at: UtcDatetime | None
 
     @classmethod
-    def of(cls, raw: dict) -> "FulfillmentOut":
+    def from_notification(cls, note: CardNotification) -> "NotificationOut":
         return cls(
-            status=raw["status"],
-            orderId=raw.get("order_id"),
-            carrier=raw.get("carrier"),
-            trackingNumber=raw.get("tracking_number"),
-            updatedAt=datetime.fromtimestamp(raw["updated_ms"] / 1000, UTC),
+            channel=note.channel,
+            status=note.status,
+            attempts=note.attempts,
+            last_error=note.last_error,
+            sent_at=note.sent_at,
         )
 
 
-class CardOut(BaseModel):
+class FulfillmentOut(ApiResponse):
+    status: CardFulfillmentStatus
+    order_id: str | None
+    carrier: str | None
+    tracking_number: str | None
+    updated_at: UtcDatetime
+
+    @classmethod
+    def from_fulfillment(cls, fulfillment: CardFulfillment) -> "FulfillmentOut":
+        return cls(
+            status=fulfillment.status,
+            order_id=fulfillment.order_id,
+            carrier=fulfillment.carrier,
+            tracking_number=fulfillment.tracking_number,
+            updated_at=datetime.fromtimestamp(fulfillment.updated_ms / 1000, UTC),
+        )
+
+
+class CardPersonalizationOut(ApiResponse):
+    """What is printed on this card (its postfix already appended)."""
+
+    name_line1: str | None = None
+    name_line2: str | None = None
+    carrier_message: str | None = None
+    card_image: str | None = None
+    thermal_color: str | None = None
+
+    @classmethod
+    def from_personalization(cls, looks: Personalization) -> "CardPersonalizationOut":
+        return cls.model_validate(looks.model_dump(exclude={"numeric_postfix"}))
+
+
+class CardOut(ApiResponse):
     """A card as the API shows it: never the full number."""
 
     id: str
-    programId: str
-    bulkIssuanceId: str
-    lastFourDigits: str
-    initialValue: str
+    program_id: str
+    bulk_issuance_id: str
+    last_four_digits: str
+    initial_value: str
     balance: str
     currency: str
-    status: str
-    isPhysical: bool
-    designTemplate: str | None
-    expiresAt: UtcDatetime
-    recipient: dict[str, Any] | None
+    status: CardStatus
+    is_physical: bool
+    design_template: str | None
+    expires_at: UtcDatetime
+    recipient: Recipient | None
     notification: NotificationOut | None
-    shippingConfigId: str | None = None
-    personalization: dict[str, Any] | None = None
+    shipping_config_id: str | None = None
+    personalization: CardPersonalizationOut | None = None
     fulfillment: FulfillmentOut | None = None  # physical cards only
-    createdAt: UtcDatetime
+    created_at: UtcDatetime
 
     @classmethod
-    def of(cls, doc: dict) -> "CardOut":
-        note = doc.get("notification")
+    def from_view(cls, card: CardView) -> "CardOut":
         return cls(
-            id=str(doc["_id"]),
-            programId=doc["program_id"],
-            bulkIssuanceId=doc["bulk_issuance_id"],
-            lastFourDigits=doc["last_four"],
-            initialValue=format_minor(doc["initial_value"], doc["currency"]),
-            balance=format_minor(doc["balance"], doc["currency"]),
-            currency=doc["currency"],
-            status=doc["status"],
-            isPhysical=doc["is_physical"],
-            designTemplate=doc.get("design_template"),
-            expiresAt=doc["expires_at"],
-            recipient=doc.get("recipient"),
-            notification=NotificationOut(**note) if note else None,
-            shippingConfigId=doc.get("shipping_config_id"),
-            personalization=doc.get("personalization"),
-            fulfillment=FulfillmentOut.of(doc["fulfillment"]) if doc.get("fulfillment") else None,
-            createdAt=doc["created_at"],
+            id=card.id,
+            program_id=card.program_id,
+            bulk_issuance_id=card.bulk_issuance_id,
+            last_four_digits=card.last_four,
+            initial_value=format_minor(card.initial_value, card.currency),
+            balance=format_minor(card.balance, card.currency),
+            currency=card.currency,
+            status=card.status,
+            is_physical=card.is_physical,
+            design_template=card.design_template,
+            expires_at=card.expires_at,
+            recipient=card.recipient,
+            notification=(
+                NotificationOut.from_notification(card.notification) if card.notification else None
+            ),
+            shipping_config_id=card.shipping_config_id,
+            personalization=(
+                CardPersonalizationOut.from_personalization(card.personalization)
+                if card.personalization
+                else None
+            ),
+            fulfillment=(
+                FulfillmentOut.from_fulfillment(card.fulfillment) if card.fulfillment else None
+            ),
+            created_at=card.created_at,
         )

@@ -1,38 +1,32 @@
-from bson import ObjectId
-
-from app.domain.cards.models import Card
-from app.domain.programs.services import get_program
+from app.domain.cards.schemas import CardOut
+from app.domain.programs.services import ProgramService
 from app.lib.errors import NotFoundError
-from app.lib.pagination import id_filter, next_cursor
-
-# Never read the secret fields for display.
-_PUBLIC = {"number_enc": 0, "number_hash": 0}
-
-
-async def get_card(merchant_id: str, program_id: str, card_id: str) -> dict:
-    doc = await Card.get_pymongo_collection().find_one(
-        {"_id": ObjectId(card_id), "merchant_id": merchant_id, "program_id": program_id}, _PUBLIC
-    )
-    if doc is None:
-        raise NotFoundError("Card not found.", code="card_not_found")
-    return doc
+from app.lib.pagination import Page
+from app.storage.resources import Resources
+from app.storage.states import CardFulfillmentStatus
 
 
-async def list_cards(
-    merchant_id: str,
-    program_id: str,
-    bulk_issuance_id: str | None,
-    limit: int,
-    cursor: str | None,
-    fulfillment_status: str | None = None,
-) -> tuple[list[dict], str | None]:
-    await get_program(merchant_id, program_id)
-    query: dict = {"merchant_id": merchant_id, "program_id": program_id}
-    if bulk_issuance_id:
-        query["bulk_issuance_id"] = bulk_issuance_id
-    if fulfillment_status:
-        query["fulfillment.status"] = fulfillment_status
-    query.update(id_filter(cursor, newest_first=False))
-    found = Card.get_pymongo_collection().find(query, _PUBLIC).sort("_id", 1).limit(limit + 1)
-    docs = [doc async for doc in found]
-    return docs[:limit], next_cursor(docs, limit)
+class CardService:
+    def __init__(self, resources: Resources) -> None:
+        self.res = resources
+
+    async def get(self, merchant_id: str, program_id: str, card_id: str) -> CardOut:
+        card = await self.res.db.cards.view(merchant_id, program_id, card_id)
+        if card is None:
+            raise NotFoundError("Card not found.", code="card_not_found")
+        return CardOut.from_view(card)
+
+    async def page(
+        self,
+        merchant_id: str,
+        program_id: str,
+        bulk_issuance_id: str | None,
+        fulfillment_status: CardFulfillmentStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[CardOut]:
+        await ProgramService(self.res).get(merchant_id, program_id)
+        cards, nxt = await self.res.db.cards.page_views(
+            merchant_id, program_id, bulk_issuance_id, fulfillment_status, limit, cursor
+        )
+        return Page[CardOut](data=[CardOut.from_view(c) for c in cards], next_cursor=nxt)

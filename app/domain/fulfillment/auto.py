@@ -16,13 +16,11 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bson import ObjectId
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
-from app.domain.fulfillment.models import FulfillmentCutoff, ShippingConfig
 from app.domain.fulfillment.orders import cut
-from app.lib.resources import Resources
-from app.lib.types import now_ms
+from app.storage.models import ShippingConfig
+from app.storage.resources import Resources
+from app.storage.states import CutoffState, ShippingPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,36 +45,30 @@ async def run_cutoffs(res: Resources, now: datetime | None = None) -> int:
     instant = latest_cutoff(now or datetime.now(UTC), settings.fulfillment_cutoff,
                             settings.fulfillment_timezone)  # fmt: skip
     cutoff_ms = int(instant.timestamp() * 1000)
-    ledger = FulfillmentCutoff.get_pymongo_collection()
-    settled = {
-        doc["shipping_config_id"]
-        async for doc in ledger.find(
-            {"cutoff_ms": cutoff_ms, "state": {"$ne": "claimed"}}, {"shipping_config_id": 1}
-        )
-    }
+    settled = await res.db.fulfillment_cutoffs.settled_configs(cutoff_ms)
     cut_count = 0
-    configs = ShippingConfig.find({"policy": "AUTO", "created_ms": {"$lt": cutoff_ms}})
-    async for config in configs:
+    async for config in res.db.shipping_configs.auto_created_before(cutoff_ms):
         if str(config.id) not in settled and await fulfill_at(res, config, cutoff_ms):
             cut_count += 1
     return cut_count
 
 
 async def fulfill_at(res: Resources, config: ShippingConfig, cutoff_ms: int) -> bool:
-    row = await _claim(res, str(config.id), cutoff_ms)
+    """Cuts the configuration's order of cut-off `cutoff_ms` if this run owns the cut-off: the
+    ledger row it inserted, or a stale claim whose run died."""
+    ledger = res.db.fulfillment_cutoffs
+    stale_ms = 2 * res.settings.job_timeout_seconds * 1000
+    row = await ledger.claim(str(config.id), cutoff_ms, stale_ms)
     if row is None:
         return False
-    ledger = FulfillmentCutoff.get_pymongo_collection()
     try:
-        order = await cut(res, config, ObjectId(row["order_id"]), "AUTO", cutoff_ms=cutoff_ms)
-    except BaseException:  # let the next tick resume it now, not once the claim is stale
-        await ledger.update_one(
-            {"_id": row["_id"], "state": "claimed"}, {"$set": {"claimed_ms": 0}}
+        order = await cut(
+            res, config, ObjectId(row.order_id), ShippingPolicy.AUTO, cutoff_ms=cutoff_ms
         )
+    except BaseException:  # let the next tick resume it now, not once the claim is stale
+        await ledger.release(row)
         raise
-    await ledger.update_one(
-        {"_id": row["_id"]}, {"$set": {"state": "ordered" if order else "empty"}}
-    )
+    await ledger.settle(row, CutoffState.ORDERED if order else CutoffState.EMPTY)
     log.info(
         "AUTO cut-off %s for shipping configuration %s: %s",
         datetime.fromtimestamp(cutoff_ms / 1000, UTC).isoformat(),
@@ -84,31 +76,3 @@ async def fulfill_at(res: Resources, config: ShippingConfig, cutoff_ms: int) -> 
         f"order {order.id} of {order.card_count} cards" if order else "nothing to fulfill",
     )
     return order is not None
-
-
-async def _claim(res: Resources, config_id: str, cutoff_ms: int) -> dict | None:
-    """The ledger row if this run owns the cut-off: freshly inserted, or a stale claim."""
-    ledger = FulfillmentCutoff.get_pymongo_collection()
-    row = {
-        "shipping_config_id": config_id,
-        "cutoff_ms": cutoff_ms,
-        "order_id": str(ObjectId()),
-        "state": "claimed",
-        "claimed_ms": now_ms(),
-    }
-    try:
-        inserted = await ledger.insert_one(row)
-        return {**row, "_id": inserted.inserted_id}
-    except DuplicateKeyError:
-        pass
-    stale_ms = 2 * res.settings.job_timeout_seconds * 1000
-    return await ledger.find_one_and_update(
-        {
-            "shipping_config_id": config_id,
-            "cutoff_ms": cutoff_ms,
-            "state": "claimed",
-            "claimed_ms": {"$lt": now_ms() - stale_ms},
-        },
-        {"$set": {"claimed_ms": now_ms()}},
-        return_document=ReturnDocument.AFTER,
-    )

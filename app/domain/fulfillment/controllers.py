@@ -1,37 +1,31 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from app.domain.fulfillment.dependencies import provide_fulfillment_service
 from app.domain.fulfillment.events import SIGNATURE_HEADER
 from app.domain.fulfillment.schemas import (
     FulfillAccepted,
     FulfillmentOrderOut,
-    OrderStatus,
     PrinterEventResult,
     ShippingConfigCreate,
     ShippingConfigOut,
 )
 from app.domain.fulfillment.services import FulfillmentService
-from app.lib.pagination import Page
-from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
-from app.urls import (
+from app.domain.urls import (
     FULFILL,
     FULFILLMENT_EVENTS,
     FULFILLMENT_ORDER,
     FULFILLMENT_ORDERS,
-    OBJECT_ID_PATTERN,
     SHIPPING_CONFIG,
     SHIPPING_CONFIGS,
 )
-
-
-def provide_fulfillment_service(state: State) -> FulfillmentService:
-    return FulfillmentService(state.resources)
-
+from app.lib.pagination import Page
+from app.lib.types import OBJECT_ID_PATTERN, CursorQuery, LimitQuery, ObjectIdPath
+from app.storage.states import OrderStatus
 
 _DEPENDENCIES = {"fulfillment": Provide(provide_fulfillment_service, sync_to_thread=False)}
 
@@ -47,25 +41,25 @@ class ShippingConfigController(Controller):
         status_code=HTTP_201_CREATED,
     )
     async def create(
-        self, request: Request, data: ShippingConfigCreate, fulfillment: FulfillmentService
+        self, merchant_id: str, data: ShippingConfigCreate, fulfillment: FulfillmentService
     ) -> ShippingConfigOut:
-        return await fulfillment.create_config(request.user.merchant_id, data)
+        return await fulfillment.create_config(merchant_id, data)
 
     @get(SHIPPING_CONFIGS, operation_id="listShippingConfigs", summary="List shipping configs")
     async def list_all(
         self,
-        request: Request,
+        merchant_id: str,
         fulfillment: FulfillmentService,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,
     ) -> Page[ShippingConfigOut]:
-        return await fulfillment.list_configs(request.user.merchant_id, limit, cursor)
+        return await fulfillment.list_configs(merchant_id, limit, cursor)
 
     @get(SHIPPING_CONFIG, operation_id="getShippingConfig", summary="One shipping configuration")
     async def get_one(
-        self, request: Request, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
+        self, merchant_id: str, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
     ) -> ShippingConfigOut:
-        return await fulfillment.get_config(request.user.merchant_id, shippingConfigId)
+        return await fulfillment.get_config(merchant_id, shippingConfigId)
 
     @post(
         FULFILL,
@@ -76,9 +70,9 @@ class ShippingConfigController(Controller):
         status_code=HTTP_202_ACCEPTED,
     )
     async def fulfill(
-        self, request: Request, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
+        self, merchant_id: str, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
     ) -> FulfillAccepted:
-        return await fulfillment.fulfill(request.user.merchant_id, shippingConfigId)
+        return await fulfillment.fulfill(merchant_id, shippingConfigId)
 
 
 class FulfillmentOrderController(Controller):
@@ -88,22 +82,20 @@ class FulfillmentOrderController(Controller):
     @get(FULFILLMENT_ORDERS, operation_id="listFulfillmentOrders", summary="Fulfillment orders")
     async def list_all(
         self,
-        request: Request,
+        merchant_id: str,
         fulfillment: FulfillmentService,
         shippingConfigId: Annotated[str | None, Parameter(pattern=OBJECT_ID_PATTERN)] = None,
         status: OrderStatus | None = None,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,
     ) -> Page[FulfillmentOrderOut]:
-        return await fulfillment.list_orders(
-            request.user.merchant_id, shippingConfigId, status, limit, cursor
-        )
+        return await fulfillment.list_orders(merchant_id, shippingConfigId, status, limit, cursor)
 
     @get(FULFILLMENT_ORDER, operation_id="getFulfillmentOrder", summary="One fulfillment order")
     async def get_one(
-        self, request: Request, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
+        self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
     ) -> FulfillmentOrderOut:
-        return await fulfillment.get_order(request.user.merchant_id, fulfillmentOrderId)
+        return await fulfillment.get_order(merchant_id, fulfillmentOrderId)
 
 
 class PrinterEventController(Controller):
@@ -122,7 +114,7 @@ class PrinterEventController(Controller):
     )
     async def receive(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         fulfillment: FulfillmentService,
         signature: Annotated[str | None, Parameter(header=SIGNATURE_HEADER)] = None,
     ) -> PrinterEventResult:

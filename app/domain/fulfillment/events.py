@@ -10,34 +10,37 @@ import hashlib
 import hmac
 import logging
 
-from bson import ObjectId
 from pydantic import ValidationError
-from pymongo.errors import DuplicateKeyError
 
-from app.domain.cards.models import Card
-from app.domain.fulfillment.models import FulfillmentEvent, FulfillmentOrder
-from app.domain.fulfillment.orders import announce, next_change
 from app.domain.fulfillment.schemas import PrinterEvent, PrinterEventResult
+from app.domain.fulfillment.webhooks import announce
 from app.lib.errors import NotFoundError, RequestValidationError, UnauthorizedError
-from app.lib.resources import Resources
 from app.lib.types import now_ms
+from app.storage.models import FulfillmentEvent, FulfillmentOrder
+from app.storage.resources import Resources
+from app.storage.states import (
+    CardFulfillmentStatus,
+    OrderStatus,
+    PrinterEventOutcome,
+    PrinterEventStatus,
+)
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Printer-Signature"
 REAPPLY_AFTER_MS = 30_000  # an event stored without a result this long ago died mid-way
 
 # event status → the card statuses it may move from
-CARD_FROM = {
-    "SHIPPED": ["ORDERED"],
-    "DELIVERED": ["ORDERED", "SHIPPED"],
-    "REJECTED": ["ORDERED"],
-    "RETURNED": ["SHIPPED", "DELIVERED"],
+CARD_FROM: dict[PrinterEventStatus, list[CardFulfillmentStatus]] = {
+    PrinterEventStatus.SHIPPED: [CardFulfillmentStatus.ORDERED],
+    PrinterEventStatus.DELIVERED: [CardFulfillmentStatus.ORDERED, CardFulfillmentStatus.SHIPPED],
+    PrinterEventStatus.REJECTED: [CardFulfillmentStatus.ORDERED],
+    PrinterEventStatus.RETURNED: [CardFulfillmentStatus.SHIPPED, CardFulfillmentStatus.DELIVERED],
 }
 # order status → the order statuses it may move from
-ORDER_FROM = {
-    "SHIPPED": ["PENDING", "SUBMITTED"],
-    "DELIVERED": ["PENDING", "SUBMITTED", "SHIPPED"],
-    "FAILED": ["PENDING", "SUBMITTED", "SHIPPED"],
+ORDER_FROM: dict[OrderStatus, list[OrderStatus]] = {
+    OrderStatus.SHIPPED: [OrderStatus.PENDING, OrderStatus.SUBMITTED],
+    OrderStatus.DELIVERED: [OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.SHIPPED],
+    OrderStatus.FAILED: [OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.SHIPPED],
 }
 
 
@@ -67,49 +70,50 @@ def parse(secret: str, body: bytes, signature: str | None) -> PrinterEvent:
 
 async def receive(res: Resources, body: bytes, signature: str | None) -> PrinterEventResult:
     event = parse(res.settings.vendor_secret, body, signature)
-    order = await FulfillmentOrder.get(ObjectId(event.orderId))
+    order = await res.db.fulfillment_orders.get(event.order_id)
     if order is None:
         raise NotFoundError("Fulfillment order not found.", code="fulfillment_order_not_found")
     stored = FulfillmentEvent(
-        event_id=event.eventId,
-        order_id=event.orderId,
+        event_id=event.event_id,
+        order_id=event.order_id,
         status=event.status,
         body=event.model_dump(mode="json"),
         received_ms=now_ms(),
     )
-    try:
-        await stored.insert()
-    except DuplicateKeyError:
-        first = await FulfillmentEvent.find_one({"event_id": event.eventId})
+    if not await res.db.fulfillment_events.insert_if_new(stored):
+        first = await res.db.fulfillment_events.by_event_id(event.event_id)
         if first is None or first.result or first.received_ms > now_ms() - REAPPLY_AFTER_MS:
-            return PrinterEventResult(eventId=event.eventId, status="duplicate")
-        stored = first
+            return PrinterEventResult.from_outcome(event, PrinterEventOutcome.DUPLICATE)
     result = await apply(res, order, event)
-    await FulfillmentEvent.get_pymongo_collection().update_one(
-        {"event_id": event.eventId}, {"$set": {"result": result.model_dump(mode="json")}}
-    )
+    await res.db.fulfillment_events.record_result(event.event_id, result.model_dump(mode="json"))
     return result
 
 
 async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) -> PrinterEventResult:
-    number = await next_change(str(order.id))
-    await FulfillmentOrder.get_pymongo_collection().update_one(
-        {"_id": order.id}, {"$set": {"cards_moved": True}}
-    )
-    moved_cards, asked = await _move_cards(order, event, number)
+    orders = res.db.fulfillment_orders
+    order_id = str(order.id)
+    number = await orders.next_change(order_id)
+    await orders.mark_cards_moved(order_id)
+    moved_cards, asked = await _move_cards(res, order, event, number)
     order_from, order_to = order.status, _order_target(event)
-    order_moved = order_to is not None and await _move_order(order, event, order_to)
-    if event.status == "SHIPPED" and not order_moved and (event.carrier or event.trackingNumber):
-        await _set_tracking(order, event)  # a later parcel of the same order, or a correction
+    order_moved = order_to is not None and await orders.move_status(
+        order_id, order_to, ORDER_FROM[order_to], event.carrier, event.tracking_number
+    )
+    shipped = event.status == PrinterEventStatus.SHIPPED
+    if shipped and not order_moved and (event.carrier or event.tracking_number):
+        # a later parcel of the same order, or a correction
+        await orders.set_tracking(order_id, event.carrier, event.tracking_number)
     if moved_cards or order_moved:
         await announce(
             res,
-            str(order.id),
+            order_id,
             number,
-            (order_from, order_to) if order_moved else None,
-            card_status=event.status if moved_cards else None,
+            (order_from, order_to) if order_moved and order_to else None,
+            card_status=CardFulfillmentStatus(event.status) if moved_cards else None,
         )
-    current = await FulfillmentOrder.get(order.id)
+    current = await orders.get(order_id)
+    if current is None:
+        raise NotFoundError("Fulfillment order not found.", code="fulfillment_order_not_found")
     ignored = max(asked - moved_cards, 0)
     applied = bool(moved_cards or order_moved)
     reason = None
@@ -120,65 +124,40 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
         )
     elif ignored:
         reason = f"{ignored} card(s) not moved to {event.status}: already past it or not here"
-    log.info("printer event %s on order %s: %d cards moved", event.eventId, order.id, moved_cards)
-    return PrinterEventResult(
-        eventId=event.eventId,
-        status="applied" if applied else "ignored",
-        orderStatus=current.status,
-        updatedCards=moved_cards,
-        ignoredCards=ignored,
+    log.info("printer event %s on order %s: %d cards moved", event.event_id, order_id, moved_cards)
+    return PrinterEventResult.from_outcome(
+        event,
+        PrinterEventOutcome.APPLIED if applied else PrinterEventOutcome.IGNORED,
+        order_status=current.status,
+        updated_cards=moved_cards,
+        ignored_cards=ignored,
         reason=reason,
     )
 
 
-def _order_target(event: PrinterEvent) -> str | None:
-    if event.status in ("SHIPPED", "DELIVERED"):
-        return event.status
-    return "FAILED" if event.cardIds is None else None  # the whole parcel rejected/returned
+def _order_target(event: PrinterEvent) -> OrderStatus | None:
+    if event.status in (PrinterEventStatus.SHIPPED, PrinterEventStatus.DELIVERED):
+        return OrderStatus(event.status)
+    # the whole parcel rejected/returned
+    return OrderStatus.FAILED if event.card_ids is None else None
 
 
-async def _move_cards(order: FulfillmentOrder, event: PrinterEvent, number: int) -> tuple[int, int]:
+async def _move_cards(
+    res: Resources, order: FulfillmentOrder, event: PrinterEvent, number: int
+) -> tuple[int, int]:
     """Returns (cards moved, cards asked for). Moved cards record the change's number."""
-    query: dict = {
-        "shipping_config_id": order.shipping_config_id,
-        "fulfillment.order_id": str(order.id),
-        "fulfillment.status": {"$in": CARD_FROM[event.status]},
-    }
-    asked = order.card_count
-    if event.cardIds:
-        asked = len(set(event.cardIds))
-        query["_id"] = {"$in": [ObjectId(c) for c in set(event.cardIds)]}
-    changes: dict = {
-        "fulfillment.status": event.status,
-        "fulfillment.updated_ms": now_ms(),
-        f"fulfillment.moves.{event.status}": number,
-    }
-    if event.carrier:
-        changes["fulfillment.carrier"] = event.carrier
-    if event.trackingNumber:
-        changes["fulfillment.tracking_number"] = event.trackingNumber
-    moved = await Card.get_pymongo_collection().update_many(query, {"$set": changes})
-    return moved.modified_count, asked
-
-
-async def _move_order(order: FulfillmentOrder, event: PrinterEvent, target: str) -> bool:
-    changes: dict = {"status": target}
-    stamp = {"SHIPPED": "shipped_ms", "DELIVERED": "delivered_ms"}.get(target)
-    if stamp:
-        changes[stamp] = now_ms()
-    if event.carrier:
-        changes["carrier"] = event.carrier
-    if event.trackingNumber:
-        changes["tracking_number"] = event.trackingNumber
-    moved = await FulfillmentOrder.get_pymongo_collection().update_one(
-        {"_id": order.id, "status": {"$in": ORDER_FROM[target]}}, {"$set": changes}
+    asked, card_ids = order.card_count, None
+    if event.card_ids:
+        card_ids = set(event.card_ids)
+        asked = len(card_ids)
+    moved = await res.db.cards.move_in_order(
+        order.shipping_config_id,
+        str(order.id),
+        CARD_FROM[event.status],
+        CardFulfillmentStatus(event.status),
+        number,
+        card_ids=card_ids,
+        carrier=event.carrier,
+        tracking_number=event.tracking_number,
     )
-    return bool(moved.modified_count)
-
-
-async def _set_tracking(order: FulfillmentOrder, event: PrinterEvent) -> None:
-    changes = {"carrier": event.carrier, "tracking_number": event.trackingNumber}
-    await FulfillmentOrder.get_pymongo_collection().update_one(
-        {"_id": order.id, "status": {"$in": ["SHIPPED", "DELIVERED"]}},
-        {"$set": {k: v for k, v in changes.items() if v}},
-    )
+    return moved, asked

@@ -11,27 +11,23 @@ import csv
 import io
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from app.domain.cards.models import Card
-from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
 from app.lib.card_numbers import CardVault
 from app.lib.object_store import ObjectStore
 from app.lib.types import iso_z, now_ms
+from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch, ShippingConfig
+from app.storage.repositories import FulfillmentOrderRepository
+from app.storage.repositories.card_fulfillment import ManifestCard
+from app.storage.resources import Resources
 
 log = logging.getLogger(__name__)
 CSV_TYPE = "text/csv; charset=utf-8"
 PART_BYTES = 6 * 1024 * 1024  # S3's floor is 5 MiB for every part but the last
 ROWS_PER_READ = 10_000  # each range read costs nx-27017 ~0.1-0.2 s up front: fewer, bigger reads
-ROW_FIELDS = {
-    "_id": 1,
-    "number_enc": 1,
-    "personalization": 1,
-    "design_template": 1,
-    "expires_at": 1,
-}
 CARD_COLUMNS = [
     "orderId",
     "cardId",
@@ -70,22 +66,22 @@ def manifest_key(order: FulfillmentOrder) -> str:
 def shipping_cells(config: ShippingConfig) -> list[str]:
     """The shipping block, the same on every row (one parcel)."""
     shipping = config.shipping
-    name, address = shipping["recipientName"], shipping["address"]
+    name, address = shipping.recipient_name, shipping.address
     cells = [
-        name.get("firstName"),
-        name.get("middleName"),
-        name.get("lastName"),
-        shipping.get("businessName"),
-        shipping.get("careOfLine"),
-        address.get("line1"),
-        address.get("line2"),
-        address.get("city"),
-        address.get("state"),
-        address.get("postalCode"),
-        address.get("countryCode"),
-        shipping.get("phone"),
-        shipping.get("method"),
-        "true" if shipping.get("expedited") else "false",
+        name.first_name,
+        name.middle_name,
+        name.last_name,
+        shipping.business_name,
+        shipping.care_of_line,
+        address.line1,
+        address.line2,
+        address.city,
+        address.state,
+        address.postal_code,
+        address.country_code,
+        shipping.phone,
+        shipping.method,
+        "true" if shipping.expedited else "false",
     ]
     return ["" if cell is None else str(cell) for cell in cells]
 
@@ -109,30 +105,23 @@ class ManifestSuperseded(Exception):
 
 
 async def write_manifest(
-    store: ObjectStore,
-    vault: CardVault,
-    order: FulfillmentOrder,
-    config: ShippingConfig,
-    budget_seconds: float,
+    res: Resources, order: FulfillmentOrder, config: ShippingConfig, budget_seconds: float
 ) -> ManifestState:
     """Writes the manifest on from the order's recorded progress, one part after another, until
     it is whole or the next part would end past `budget_seconds`; then the caller queues the
     next job, which goes on from the last recorded part. Rows are the same on every run (by
     bulk issuance, then seq: the postfix order), so a part written twice is written identically."""
     started = part_started = time.monotonic()
-    upload = _Upload(store, manifest_key(order), order, order.manifest_progress)
+    order_id = str(order.id)
+    upload = _Upload(res.store, res.db.fulfillment_orders, manifest_key(order), order)
     if upload.progress is None:
         upload.add(_encode([HEADER]), 0, (0, None))
     shipping = shipping_cells(config)
     for index, batch, seq in _reads(order, upload.resume_at):
-        query = {
-            "program_id": batch["program"],
-            "bulk_issuance_id": batch["issuance"],
-            "seq": {"$gte": seq, "$lt": seq + ROWS_PER_READ},
-            "fulfillment.order_id": str(order.id),
-        }
-        found = Card.get_pymongo_collection().find(query, ROW_FIELDS).sort("seq", 1)
-        rows = [_row(vault, order, doc, shipping) async for doc in found]
+        cards = await res.db.cards.manifest_cards(
+            batch.program, batch.issuance, order_id, seq, ROWS_PER_READ
+        )
+        rows = [_row(res.vault, order_id, card, shipping) for card in cards]
         upload.add(_encode(rows), len(rows), (index, seq + ROWS_PER_READ))
         if upload.size < PART_BYTES:
             continue
@@ -147,7 +136,9 @@ async def write_manifest(
     return ManifestState(upload.parts, whole=True)
 
 
-def _reads(order: FulfillmentOrder, resume_at: tuple[int, int | None]):
+def _reads(
+    order: FulfillmentOrder, resume_at: tuple[int, int | None]
+) -> Iterator[tuple[int, OrderBatch, int]]:
     """(batch index, batch, first seq) of each read, from where the last part ended: seq ranges
     of the cards' unique index, whose cost does not grow with the position (an `_id > x` query
     does on nx-27017)."""
@@ -155,28 +146,25 @@ def _reads(order: FulfillmentOrder, resume_at: tuple[int, int | None]):
     for index, batch in enumerate(order.batches):
         if index < resume:
             continue
-        start = batch["first"] if seq is None or index > resume else max(seq, batch["first"])
-        for first in range(start, batch["last"] + 1, ROWS_PER_READ):
+        start = batch.first if seq is None or index > resume else max(seq, batch.first)
+        for first in range(start, batch.last + 1, ROWS_PER_READ):
             yield index, batch, first
 
 
-def _row(vault: CardVault, order: FulfillmentOrder, doc: dict, shipping: list[str]) -> list[str]:
-    card_id = str(doc["_id"])
-    looks = doc.get("personalization") or {}
+def _row(vault: CardVault, order_id: str, card: ManifestCard, shipping: list[str]) -> list[str]:
     return [
-        str(order.id),
-        card_id,
-        vault.decrypt(doc["number_enc"], card_id),
-        *(looks.get(k) or "" for k in ("nameLine1", "nameLine2", "carrierMessage")),
-        *(looks.get(k) or "" for k in ("cardImage", "thermalColor")),
-        doc.get("design_template") or "",
-        iso_z(doc["expires_at"]),
+        order_id,
+        card.id,
+        vault.decrypt(card.number_enc, card.id),
+        card.name_line1 or "",
+        card.name_line2 or "",
+        card.carrier_message or "",
+        card.card_image or "",
+        card.thermal_color or "",
+        card.design_template or "",
+        iso_z(card.expires_at),
         *shipping,
     ]
-
-
-def _orders():
-    return FulfillmentOrder.get_pymongo_collection()
 
 
 class _Upload:
@@ -185,10 +173,14 @@ class _Upload:
     after each part by a conditional update, so two jobs on one order never both move it on."""
 
     def __init__(
-        self, store: ObjectStore, key: str, order: FulfillmentOrder, progress: dict | None
+        self,
+        store: ObjectStore,
+        orders: FulfillmentOrderRepository,
+        key: str,
+        order: FulfillmentOrder,
     ) -> None:
-        self.store, self.key, self.order_id = store, key, order.id
-        self.progress = progress
+        self.store, self.orders, self.key, self.order_id = store, orders, key, str(order.id)
+        self.progress: ManifestProgress | None = order.manifest_progress
         self.chunks: list[bytes] = []
         self.size = 0
         self.pending_rows = 0
@@ -196,18 +188,18 @@ class _Upload:
 
     @property
     def parts(self) -> int:
-        return len(self.progress["etags"]) if self.progress else 0
+        return len(self.progress.etags) if self.progress else 0
 
     @property
     def rows(self) -> int:
-        return (self.progress["rows"] if self.progress else 0) + self.pending_rows
+        return (self.progress.rows if self.progress else 0) + self.pending_rows
 
     @property
     def resume_at(self) -> tuple[int, int | None]:
         """(batch index, seq) where the rows after the recorded parts start."""
         if not self.progress:
             return 0, None
-        return self.progress["batch"], self.progress["seq"]
+        return self.progress.batch, self.progress.seq
 
     def add(self, data: bytes, rows: int, end: tuple[int, int | None]) -> None:
         """Buffers `data`; `end` is where the rows after it start."""
@@ -218,7 +210,7 @@ class _Upload:
 
     async def flush_part(self) -> None:
         progress = self.progress
-        upload_id = progress["upload_id"] if progress else None
+        upload_id = progress.upload_id if progress else None
         if upload_id is None:
             upload_id = await self.store.start_multipart(self.key, CSV_TYPE)
         body = b"".join(self.chunks)
@@ -226,28 +218,17 @@ class _Upload:
             etag = await self.store.upload_part(self.key, upload_id, self.parts + 1, body)
         except ClientError as exc:
             if _code(exc) == "NoSuchUpload" and progress:  # gone (expired): start over
-                await _orders().update_one(
-                    {"_id": self.order_id, "manifest_progress.upload_id": upload_id},
-                    {"$set": {"manifest_progress": None}},
-                )
+                await self.orders.drop_manifest_upload(self.order_id, upload_id)
             raise
-        after = {
-            "upload_id": upload_id,
-            "etags": [*(progress["etags"] if progress else []), etag],
-            "batch": self.pending_end[0],
-            "seq": self.pending_end[1],
-            "rows": self.rows,
-            "updated_ms": now_ms(),
-        }
-        if progress:
-            expected = {"manifest_progress.upload_id": upload_id}
-            expected["manifest_progress.rows"] = progress["rows"]
-        else:
-            expected = {"manifest_progress": None}
-        moved = await _orders().update_one(
-            {"_id": self.order_id, **expected}, {"$set": {"manifest_progress": after}}
+        after = ManifestProgress(
+            upload_id=upload_id,
+            etags=[*(progress.etags if progress else []), etag],
+            batch=self.pending_end[0],
+            seq=self.pending_end[1],
+            rows=self.rows,
+            updated_ms=now_ms(),
         )
-        if not moved.modified_count:
+        if not await self.orders.advance_manifest(self.order_id, progress, after):
             if not progress:
                 await self.store.abort_multipart(self.key, upload_id)
             raise ManifestSuperseded(f"order {self.order_id}: another job wrote this part")
@@ -260,13 +241,14 @@ class _Upload:
             return
         if self.chunks:
             await self.flush_part()
-        etags = dict(enumerate(self.progress["etags"], start=1))
+        etags = dict(enumerate(self.progress.etags, start=1))
         try:
-            await self.store.complete_multipart(self.key, self.progress["upload_id"], etags)
+            await self.store.complete_multipart(self.key, self.progress.upload_id, etags)
         except ClientError as exc:  # completed by a job that raced this one
             if _code(exc) != "NoSuchUpload" or not await self.store.exists(self.key):
                 raise
 
 
 def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
+    code: str = exc.response.get("Error", {}).get("Code", "")
+    return code

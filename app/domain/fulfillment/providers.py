@@ -6,14 +6,23 @@ The http notice is JSON with a presigned, expiring `manifestUrl`, signed in the 
 PRINTER_SECRET, the scheme of our merchant webhooks.
 """
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from app.domain.fulfillment.models import FulfillmentOrder, ShippingConfig
 from app.domain.webhooks.delivery import post_signed
 from app.lib.object_store import ObjectStore
 from app.lib.settings import Settings
+from app.storage.models import FulfillmentOrder, ShippingConfig
 
 SIGNATURE_HEADER = "Giftcards-Printer-Signature"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the order's submission records of the hand-over."""
+
+    location: str
+    http_status: int | None = None
 
 
 class PrinterProvider(Protocol):
@@ -21,8 +30,8 @@ class PrinterProvider(Protocol):
 
     async def submit(
         self, order: FulfillmentOrder, config: ShippingConfig, manifest_key: str
-    ) -> dict:
-        """Hands the order to the printer; returns what to record; raises to be retried."""
+    ) -> Receipt:
+        """Hands the order to the printer; raises to be retried."""
         ...
 
 
@@ -34,8 +43,8 @@ class FileProvider:
 
     async def submit(
         self, order: FulfillmentOrder, config: ShippingConfig, manifest_key: str
-    ) -> dict:
-        return {"location": f"s3://{self.store.bucket}/{manifest_key}"}
+    ) -> Receipt:
+        return Receipt(location=f"s3://{self.store.bucket}/{manifest_key}")
 
 
 class HttpProvider:
@@ -48,20 +57,21 @@ class HttpProvider:
 
     async def submit(
         self, order: FulfillmentOrder, config: ShippingConfig, manifest_key: str
-    ) -> dict:
+    ) -> Receipt:
         if not self.url:
             raise RuntimeError("PRINTER_URL is not set")
+        return_address = config.return_address
         notice = {
             "orderId": str(order.id),
             "cardCount": order.card_count,
             "manifestUrl": self.store.presigned_get(manifest_key, self.ttl),
-            "shipping": config.shipping,
-            "returnAddress": config.return_address,
+            "shipping": config.shipping.model_dump(mode="json"),
+            "returnAddress": return_address.model_dump(mode="json") if return_address else None,
         }
         response = await post_signed(
             self.url, self.secret, notice, signature_header=SIGNATURE_HEADER
         )
-        return {"location": self.url, "httpStatus": response.status_code}
+        return Receipt(location=self.url, http_status=response.status_code)
 
 
 def provider_for(settings: Settings, store: ObjectStore) -> PrinterProvider:

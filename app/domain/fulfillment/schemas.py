@@ -1,47 +1,69 @@
-"""Requests and responses of physical-card fulfillment (camelCase, as the rest of the API)."""
+"""Requests and responses of physical-card fulfillment (camelCase on the wire, as the rest of
+the API), each response built by its one `from_…` classmethod."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from app.domain.fulfillment.countries import ISO_3166_ALPHA2
-from app.domain.issuance.schemas import E164_PATTERN
-from app.lib.types import UtcDatetime
-from app.urls import OBJECT_ID_PATTERN
+from app.lib.schema import ApiRequest, ApiResponse
+from app.lib.types import E164_PATTERN, OBJECT_ID_PATTERN, UtcDatetime
+from app.storage.models import FulfillmentOrder, ShippingConfig
+from app.storage.states import (
+    OrderStatus,
+    PrinterEventOutcome,
+    PrinterEventStatus,
+    ShippingMethod,
+    ShippingPolicy,
+)
+
+
+def _one_of(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A state refused as the API always refused it: a `literal_error`, same message."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        [error] = exc.errors(include_url=False)
+        if error["type"] != "enum":
+            raise
+        raise PydanticCustomError(
+            "literal_error", "Input should be {expected}", error.get("ctx")
+        ) from None
+
 
 # Marqeta's address fields: 50 chars max; blank is as good as missing, so it is refused.
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Policy = Literal["AUTO", "MANUAL"]
-ShippingMethod = Literal["STANDARD", "TWO_DAY", "OVERNIGHT", "INTERNATIONAL"]
-OrderStatus = Literal["PENDING", "SUBMITTED", "SHIPPED", "DELIVERED", "FAILED"]
-CardFulfillmentStatus = Literal[
-    "CREATED", "ORDERED", "SHIPPED", "DELIVERED", "REJECTED", "RETURNED"
-]
-EventStatus = Literal["SHIPPED", "DELIVERED", "REJECTED", "RETURNED"]
+Policy = Annotated[ShippingPolicy, WrapValidator(_one_of)]
+Method = Annotated[ShippingMethod, WrapValidator(_one_of)]
+EventStatus = Annotated[PrinterEventStatus, WrapValidator(_one_of)]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RecipientName(ApiRequest):
+    first_name: Line
+    middle_name: Line | None = None
+    last_name: Line
 
 
-class RecipientName(_Request):
-    firstName: Line
-    middleName: Line | None = None
-    lastName: Line
-
-
-class Address(_Request):
+class Address(ApiRequest):
     line1: Line
     line2: Line | None = None
     city: Line
     state: Line
-    postalCode: Annotated[
+    postal_code: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
     ]
-    countryCode: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
-    @field_validator("countryCode")
+    @field_validator("country_code")
     @classmethod
     def iso_country(cls, value: str) -> str:
         if value not in ISO_3166_ALPHA2:
@@ -49,69 +71,118 @@ class Address(_Request):
         return value
 
 
-class Shipping(_Request):
-    recipientName: RecipientName
-    businessName: Line | None = None
+class Shipping(ApiRequest):
+    recipient_name: RecipientName
+    business_name: Line | None = None
     address: Address
     phone: Annotated[str, Field(pattern=E164_PATTERN)] | None = None
-    method: ShippingMethod
+    method: Method
     expedited: bool = False
-    careOfLine: (
+    care_of_line: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
         | None
     ) = None
 
 
-class ShippingConfigCreate(_Request):
+class ShippingConfigCreate(ApiRequest):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     policy: Policy
     shipping: Shipping
-    returnAddress: Address | None = None
+    return_address: Address | None = None
 
 
-class ShippingConfigOut(BaseModel):
+class ShippingConfigOut(ApiResponse):
     id: str
     name: str
-    policy: Policy
+    policy: ShippingPolicy
     shipping: dict[str, Any]
-    returnAddress: dict[str, Any] | None
-    createdAt: UtcDatetime
+    return_address: dict[str, Any] | None
+    created_at: UtcDatetime
+
+    @classmethod
+    def from_config(cls, config: ShippingConfig) -> "ShippingConfigOut":
+        """The shipping block as it was given (camelCase, every field, nulls included)."""
+        return_address = config.return_address
+        return cls(
+            id=str(config.id),
+            name=config.name,
+            policy=config.policy,
+            shipping=config.shipping.model_dump(mode="json"),
+            return_address=return_address.model_dump(mode="json") if return_address else None,
+            created_at=config.created_at,
+        )
 
 
-class FulfillAccepted(BaseModel):
-    fulfillmentOrderId: str
-    cardCount: int
+class FulfillAccepted(ApiResponse):
+    fulfillment_order_id: str
+    card_count: int
+
+    @classmethod
+    def from_order(cls, order: FulfillmentOrder) -> "FulfillAccepted":
+        return cls(fulfillment_order_id=str(order.id), card_count=order.card_count)
 
 
-class FulfillmentOrderOut(BaseModel):
+def _from_ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+
+
+class FulfillmentOrderOut(ApiResponse):
     id: str
-    shippingConfigId: str
-    trigger: str
+    shipping_config_id: str
+    trigger: ShippingPolicy
     status: OrderStatus
-    cardCount: int
-    cardsByStatus: dict[str, int]
-    manifestUrl: str | None
+    card_count: int
+    cards_by_status: dict[str, int]
+    manifest_url: str | None
     carrier: str | None
-    trackingNumber: str | None
+    tracking_number: str | None
     submission: dict[str, Any] | None
     webhook: dict[str, Any] | None
     error: str | None
-    createdAt: UtcDatetime
-    cutoffAt: UtcDatetime | None
-    submittedAt: UtcDatetime | None
-    shippedAt: UtcDatetime | None
-    deliveredAt: UtcDatetime | None
+    created_at: UtcDatetime
+    cutoff_at: UtcDatetime | None
+    submitted_at: UtcDatetime | None
+    shipped_at: UtcDatetime | None
+    delivered_at: UtcDatetime | None
+
+    @classmethod
+    def from_order(
+        cls, order: FulfillmentOrder, cards_by_status: dict[str, int], manifest_url: str | None
+    ) -> "FulfillmentOrderOut":
+        """`submission` and `webhook` show the keys stored, as stored (camelCase)."""
+        submission, webhook = order.submission, order.webhook
+        return cls(
+            id=str(order.id),
+            shipping_config_id=order.shipping_config_id,
+            trigger=order.trigger,
+            status=order.status,
+            card_count=order.card_count,
+            cards_by_status=cards_by_status,
+            manifest_url=manifest_url,
+            carrier=order.carrier,
+            tracking_number=order.tracking_number,
+            submission=submission.model_dump(mode="json", exclude_unset=True)
+            if submission
+            else None,
+            webhook=webhook.model_dump(mode="json", exclude_unset=True) if webhook else None,
+            error=order.error,
+            created_at=order.created_at,
+            cutoff_at=_from_ms(order.cutoff_ms),
+            submitted_at=_from_ms(order.submitted_ms),
+            shipped_at=_from_ms(order.shipped_ms),
+            delivered_at=_from_ms(order.delivered_ms),
+        )
 
 
-class PrinterEvent(_Request):
+class PrinterEvent(ApiRequest):
     """What the printer POSTs to /v2/fulfillment/events (no `cardIds`: the whole order)."""
 
-    eventId: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    orderId: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)]
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    order_id: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)]
     status: EventStatus
     carrier: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
-    trackingNumber: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    cardIds: (
+    tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    card_ids: (
         Annotated[
             list[Annotated[str, Field(pattern=OBJECT_ID_PATTERN)]],
             Field(min_length=1, max_length=10_000),
@@ -120,14 +191,29 @@ class PrinterEvent(_Request):
     ) = None
 
 
-class PrinterEventResult(BaseModel):
-    eventId: str
-    status: Literal["applied", "ignored", "duplicate"]
-    orderStatus: OrderStatus | None = None
-    updatedCards: int = 0
-    ignoredCards: int = 0
+class PrinterEventResult(ApiResponse):
+    event_id: str
+    status: PrinterEventOutcome
+    order_status: OrderStatus | None = None
+    updated_cards: int = 0
+    ignored_cards: int = 0
     reason: str | None = None
 
-
-def from_ms(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+    @classmethod
+    def from_outcome(
+        cls,
+        event: PrinterEvent,
+        outcome: PrinterEventOutcome,
+        order_status: OrderStatus | None = None,
+        updated_cards: int = 0,
+        ignored_cards: int = 0,
+        reason: str | None = None,
+    ) -> "PrinterEventResult":
+        return cls(
+            event_id=event.event_id,
+            status=outcome,
+            order_status=order_status,
+            updated_cards=updated_cards,
+            ignored_cards=ignored_cards,
+            reason=reason,
+        )

@@ -1,22 +1,16 @@
-import asyncio
+from typing import Any
 
 from litestar import Controller, Response, get
-from litestar.datastructures import State
+from litestar.di import Provide
 
-from app.lib.resources import Resources
-from app.urls import HEALTH, READY
-
-
-async def _check(name: str, probe) -> tuple[str, str | None]:
-    try:
-        await asyncio.wait_for(probe, timeout=3)
-        return name, None
-    except Exception as exc:  # any failure means "not reachable" for readiness
-        return name, type(exc).__name__
+from app.domain.health.dependencies import provide_health_service
+from app.domain.health.services import HealthService
+from app.domain.urls import HEALTH, READY
 
 
 class HealthController(Controller):
     tags = ["Operations"]
+    dependencies = {"health": Provide(provide_health_service, sync_to_thread=False)}
 
     @get(HEALTH, operation_id="health", summary="The process is up", exclude_from_auth=True)
     async def health(self) -> dict[str, str]:
@@ -25,19 +19,13 @@ class HealthController(Controller):
     @get(
         READY, operation_id="ready", summary="Mongo, Redis and S3 reachable", exclude_from_auth=True
     )
-    async def ready(self, state: State) -> Response[dict]:
-        res: Resources = state.resources
-        results = await asyncio.gather(
-            _check("mongo", res.mongo.admin.command("ping")),
-            _check("redis", res.redis.ping()),
-            _check("objectStore", res.store.ping()),
-        )
-        down = {name: error for name, error in results if error}
+    async def ready(self, health: HealthService) -> Response[dict[str, Any]]:
+        down = await health.unreachable()
         if down:
             body = {
-                "detail": "Not ready: " + ", ".join(sorted(down)) + " unreachable.",
+                "detail": "Not ready: " + ", ".join(down) + " unreachable.",
                 "code": "not_ready",
-                "down": sorted(down),
+                "down": down,
             }
             return Response(body, status_code=503)
         return Response({"status": "ready"}, status_code=200)

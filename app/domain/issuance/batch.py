@@ -15,24 +15,16 @@ import logging
 import time
 
 from botocore.exceptions import ClientError
-from bson import ObjectId
 
-from app.domain.cards.models import Card
 from app.domain.issuance import csv_export
-from app.domain.issuance.generation import insert_range
-from app.domain.issuance.models import BulkIssuance
+from app.domain.issuance.generation import CardFactory, insert_range
 from app.domain.issuance.part_buffer import PartBuffer
 from app.lib import jobs
-from app.lib.resources import Resources
-from app.lib.types import now_ms, utcnow
+from app.storage.models import BulkIssuance
+from app.storage.resources import Resources
+from app.storage.states import FINISHED_TASK, IssuanceMode
 
 log = logging.getLogger(__name__)
-DONE = ("completed", "failed")
-CSV_TYPE = "text/csv; charset=utf-8"
-
-
-def collection():
-    return BulkIssuance.get_pymongo_collection()
 
 
 async def advance(
@@ -41,17 +33,15 @@ async def advance(
     """Runs steps for `slice_seconds`, then hands the task to a fresh job. While a CSV part is
     half written it goes on, up to `stretch_seconds`, rather than drop the part and read its
     cards back from the database later."""
-    issuance = await _owned(issuance_id, job_id)
+    issuance = await _owned(res, issuance_id, job_id)
     if issuance is None:
         return
-    await collection().update_one(
-        {"_id": issuance.id, "status": "pending"},
-        {"$set": {"status": "running", "started_at": utcnow()}},
-    )
+    await res.db.issuances.mark_running(str(issuance.id))
     started = time.monotonic()
-    parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, issuance.mode)
+    rows = csv_export.RowFormat.for_issuance(issuance)
+    parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, rows)
     while True:
-        await _beat(issuance)
+        await res.db.issuances.beat(str(issuance.id))
         if issuance.issued_count < issuance.requested_count:
             await _issue_chunk(res, issuance, parts)
         elif len(issuance.csv_parts) < csv_export.part_count(issuance, res.settings.csv_part_rows):
@@ -59,7 +49,7 @@ async def advance(
         else:
             await _complete(res, issuance)
             return
-        issuance = await _owned(issuance_id, job_id)
+        issuance = await _owned(res, issuance_id, job_id)
         if issuance is None:
             return
         elapsed = time.monotonic() - started
@@ -68,27 +58,24 @@ async def advance(
             return
 
 
-async def _owned(issuance_id: str, job_id: str) -> BulkIssuance | None:
-    issuance = await BulkIssuance.get(ObjectId(issuance_id))
-    if issuance is None or issuance.status in DONE or issuance.current_job != job_id:
+async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance | None:
+    issuance = await res.db.issuances.get(issuance_id)
+    if issuance is None or issuance.status in FINISHED_TASK or issuance.current_job != job_id:
         return None
     return issuance
-
-
-async def _beat(issuance: BulkIssuance) -> None:
-    await collection().update_one({"_id": issuance.id}, {"$set": {"heartbeat_ms": now_ms()}})
 
 
 async def _issue_chunk(res: Resources, issuance: BulkIssuance, parts: PartBuffer) -> None:
     start = issuance.issued_count
     end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
-    inserted = await insert_range(issuance, start, end, res.vault, res.settings.card_number_length)
+    factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
+    inserted = await insert_range(res.db.cards, factory, start, end)
     inserted.sort(key=lambda card: card.seq)
-    await collection().update_one({"_id": issuance.id}, {"$max": {"issued_count": end}})
+    await res.db.issuances.raise_issued(str(issuance.id), end)
     for part, body in parts.add(inserted):  # if this upload fails, the export phase redoes it
         await _upload_part(res, issuance, part, body)
     log.info("bulk issuance %s: cards %d-%d done (%d new)", issuance.id, start, end, len(inserted))
-    if issuance.mode == "recipients":
+    if issuance.mode == IssuanceMode.RECIPIENTS:
         await _queue_notifications(res, issuance, start, end)
 
 
@@ -97,16 +84,10 @@ async def _queue_notifications(
 ) -> None:
     """Queues the range's pending notifications, cards of an earlier crashed run included; the
     notify job id and the card's notification state keep a card from being sent twice."""
-    cursor = Card.get_pymongo_collection().find(
-        {
-            "program_id": issuance.program_id,
-            "bulk_issuance_id": str(issuance.id),
-            "seq": {"$gte": start, "$lt": end},
-            "notification.status": {"$in": ["pending", "sending"]},
-        },
-        {"_id": 1},
+    card_ids = await res.db.cards.open_notifications(
+        issuance.program_id, str(issuance.id), seqs=(start, end)
     )
-    await jobs.enqueue_notifications(res.redis, [str(doc["_id"]) async for doc in cursor])
+    await jobs.enqueue_notifications(res.redis, card_ids)
 
 
 async def _upload_part(res: Resources, issuance: BulkIssuance, part: int, body: bytes) -> None:
@@ -115,7 +96,7 @@ async def _upload_part(res: Resources, issuance: BulkIssuance, part: int, body: 
         issuance.csv_upload_id = await _claim_upload(res, issuance)
     key = csv_export.csv_key(issuance)
     etag = await res.store.upload_part(key, issuance.csv_upload_id, part, body)
-    await collection().update_one({"_id": issuance.id}, {"$set": {f"csv_parts.{part}": etag}})
+    await res.db.issuances.record_csv_part(str(issuance.id), part, etag)
     issuance.csv_parts[str(part)] = etag
     log.debug("issuance %s: CSV part %d written while issuing", issuance.id, part)
 
@@ -124,32 +105,29 @@ async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
     """A part not written while issuing: read its cards back from the database."""
     if issuance.csv_upload_id is None:
         issuance.csv_upload_id = await _claim_upload(res, issuance)
-    total = csv_export.part_count(issuance, res.settings.csv_part_rows)
+    rows_per_part = res.settings.csv_part_rows
+    total = csv_export.part_count(issuance, rows_per_part)
     part = next(n for n in range(1, total + 1) if str(n) not in issuance.csv_parts)
     etag = await csv_export.export_part(
-        res.store, res.vault, issuance, part, res.settings.csv_part_rows
+        res.store, res.vault, res.db.cards, issuance, issuance.csv_upload_id, part, rows_per_part
     )
-    await collection().update_one({"_id": issuance.id}, {"$set": {f"csv_parts.{part}": etag}})
+    await res.db.issuances.record_csv_part(str(issuance.id), part, etag)
 
 
 async def _claim_upload(res: Resources, issuance: BulkIssuance) -> str:
     """One multipart upload per issuance, even when two runs race to start it."""
     key = csv_export.csv_key(issuance)
-    upload_id = await res.store.start_multipart(key, CSV_TYPE)
-    claimed = await collection().find_one_and_update(
-        {"_id": issuance.id, "csv_upload_id": None},
-        {"$set": {"csv_upload_id": upload_id, "csv_key": key}},
-    )
-    if claimed is None:  # another run got there first: use theirs
-        await res.store.abort_multipart(key, upload_id)
-        current = await collection().find_one({"_id": issuance.id}, {"csv_upload_id": 1})
-        return current["csv_upload_id"]
-    return upload_id
+    upload_id = await res.store.start_multipart(key, csv_export.CSV_TYPE)
+    if await res.db.issuances.claim_csv_upload(str(issuance.id), upload_id, key):
+        return upload_id
+    await res.store.abort_multipart(key, upload_id)  # another run got there first: use theirs
+    return await res.db.issuances.csv_upload_id(str(issuance.id))
 
 
 async def _complete(res: Resources, issuance: BulkIssuance) -> None:
     key = csv_export.csv_key(issuance)
     etags = {int(number): etag for number, etag in issuance.csv_parts.items()}
+    assert issuance.csv_upload_id is not None  # every part was recorded under one upload
     try:
         await res.store.complete_multipart(key, issuance.csv_upload_id, etags)
     except ClientError as exc:  # completed by an earlier run that died before recording it
@@ -157,45 +135,26 @@ async def _complete(res: Resources, issuance: BulkIssuance) -> None:
             await res.store.exists(key)
         ):
             raise
-    finished = await collection().find_one_and_update(
-        {"_id": issuance.id, "status": {"$nin": list(DONE)}},
-        {
-            "$set": {
-                "status": "completed",
-                "csv_key": key,
-                "completed_at": utcnow(),
-                "heartbeat_ms": now_ms(),
-                "error": None,
-            }
-        },
-    )
-    if finished is not None:
+    if await res.db.issuances.complete(str(issuance.id), key):
         log.info("bulk issuance %s completed: %d cards", issuance.id, issuance.requested_count)
-        await jobs.enqueue_callback_if_wanted(res.redis, issuance)
+        await jobs.enqueue_callback_if_wanted(res.redis, str(issuance.id), issuance.callback_url)
 
 
 async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
     """Names the next job as owner (only if we still own it), then queues it."""
     step = issuance.step + 1
     next_job = jobs.advance_job_id(str(issuance.id), step)
-    moved = await collection().update_one(
-        {"_id": issuance.id, "current_job": job_id},
-        {"$set": {"step": step, "current_job": next_job, "heartbeat_ms": now_ms()}},
-    )
-    if moved.modified_count:
+    if await res.db.issuances.hand_off(str(issuance.id), job_id, step, next_job):
         await jobs.enqueue_advance(res.redis, str(issuance.id), next_job)
 
 
 async def fail(res: Resources, issuance_id: str, reason: str) -> None:
-    failed = await collection().find_one_and_update(
-        {"_id": ObjectId(issuance_id), "status": {"$nin": list(DONE)}},
-        {"$set": {"status": "failed", "error": reason, "completed_at": utcnow()}},
-    )
+    failed = await res.db.issuances.fail(issuance_id, reason)
     if failed is not None:
         log.warning("bulk issuance %s failed: %s", issuance_id, reason)
-        await jobs.enqueue_callback_if_wanted(res.redis, BulkIssuance.model_validate(failed))
+        await jobs.enqueue_callback_if_wanted(res.redis, issuance_id, failed.callback_url)
 
 
-async def note_error(issuance_id: str, reason: str) -> None:
+async def note_error(res: Resources, issuance_id: str, reason: str) -> None:
     """Keeps the last transient error on the task, so a later failure can say what was down."""
-    await collection().update_one({"_id": ObjectId(issuance_id)}, {"$set": {"error": reason}})
+    await res.db.issuances.note_error(issuance_id, reason)

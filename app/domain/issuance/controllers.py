@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -14,9 +14,9 @@ from app.domain.issuance.schemas import (
     BulkIssueGiftCardRequest,
 )
 from app.domain.issuance.services import Accepted, IssuanceService
+from app.domain.urls import BULK_ISSUANCE, BULK_ISSUE, task_location
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
-from app.urls import BULK_ISSUANCE, BULK_ISSUE, task_location
 
 IdempotencyKey = Annotated[
     str | None,
@@ -47,39 +47,34 @@ class IssuanceController(Controller):
     )
     async def bulk_issue(
         self,
-        request: Request,
+        merchant_id: str,
         programId: ObjectIdPath,
         data: BulkIssueGiftCardRequest,
         issuance: IssuanceService,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[BulkIssuanceSyncResponse | BulkIssuanceAsyncResponse]:
-        result, again = await issuance.bulk_issue(
-            request.user.merchant_id, programId, data, idempotency_key
-        )
+        issued = await issuance.bulk_issue(merchant_id, programId, data, idempotency_key)
         # answered from MongoDB because Redis had lost the key's record
-        headers = {"Idempotent-Replayed": "true"} if again else {}
-        if isinstance(result, Accepted):
-            headers["Location"] = task_location(result.response.taskId)
-            return Response(result.response, status_code=HTTP_202_ACCEPTED, headers=headers)
-        return Response(result, status_code=HTTP_201_CREATED, headers=headers)
+        headers = {"Idempotent-Replayed": "true"} if issued.replayed else {}
+        if isinstance(issued.result, Accepted):
+            accepted = issued.result.response
+            headers["Location"] = task_location(accepted.task_id)
+            return Response(accepted, status_code=HTTP_202_ACCEPTED, headers=headers)
+        return Response(issued.result, status_code=HTTP_201_CREATED, headers=headers)
 
     @get(BULK_ISSUE, operation_id="listBulkIssuances", summary="A program's bulk issuances")
     async def list_all(
         self,
-        request: Request,
+        merchant_id: str,
         programId: ObjectIdPath,
         issuance: IssuanceService,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,
     ) -> Page[BulkIssuanceOut]:
-        found, nxt = await issuance.list_for_program(
-            request.user.merchant_id, programId, limit, cursor
-        )
-        return Page[BulkIssuanceOut](data=[issuance.describe(i) for i in found], nextCursor=nxt)
+        return await issuance.page(merchant_id, programId, limit, cursor)
 
     @get(BULK_ISSUANCE, operation_id="getBulkIssuance", summary="One bulk issuance")
     async def get_one(
-        self, request: Request, bulkIssuanceId: ObjectIdPath, issuance: IssuanceService
+        self, merchant_id: str, bulkIssuanceId: ObjectIdPath, issuance: IssuanceService
     ) -> BulkIssuanceOut:
-        found = await issuance.get(request.user.merchant_id, bulkIssuanceId)
-        return issuance.describe(found)
+        return await issuance.get(merchant_id, bulkIssuanceId)

@@ -1,7 +1,9 @@
 """One RFC 4180 CSV per bulk issuance, written to a private S3 object.
 
-The async path streams rows from a cursor ordered by `seq` into a multipart upload, so memory
-stays flat whatever the batch size.
+Every card of a batch shares its value, currency and expiry, so a row is the card's id and
+number, those shared cells, and (recipients mode) who it is for. The queued path streams rows
+from the database in `seq` order into a multipart upload, so memory stays flat whatever the
+batch size.
 """
 
 import csv
@@ -9,25 +11,24 @@ import io
 import logging
 from collections.abc import Iterable
 
-from app.domain.cards.models import Card
-from app.domain.issuance.models import BulkIssuance
+from app.domain.issuance.generation import IssuedCard
 from app.lib.card_numbers import CardVault
 from app.lib.money import format_minor
 from app.lib.object_store import ObjectStore
 from app.lib.types import iso_z
+from app.storage.models import BulkIssuance, Recipient
+from app.storage.repositories import CardRepository
+from app.storage.states import IssuanceMode
 
 BASE_COLUMNS = ["id", "cardNumber", "lastFourDigits", "initialValue", "currency", "expiresAt"]
 RECIPIENT_COLUMNS = ["customerName", "customerEmail", "customerPhone"]
 ROWS_PER_WRITE = 2_000
+CSV_TYPE = "text/csv; charset=utf-8"
 log = logging.getLogger(__name__)
 
 
 def csv_key(issuance: BulkIssuance) -> str:
     return f"exports/{issuance.merchant_id}/{issuance.id}.csv"
-
-
-def header(mode: str) -> list[str]:
-    return BASE_COLUMNS + (RECIPIENT_COLUMNS if mode == "recipients" else [])
 
 
 def encode_rows(rows: Iterable[list[str]]) -> bytes:
@@ -36,27 +37,49 @@ def encode_rows(rows: Iterable[list[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def card_row(document: dict, number: str, mode: str) -> list[str]:
-    row = [
-        str(document["_id"]),
-        number,
-        document["last_four"],
-        format_minor(document["initial_value"], document["currency"]),
-        document["currency"],
-        iso_z(document["expires_at"]),
-    ]
-    if mode == "recipients":
-        recipient = document.get("recipient") or {}
-        row += [recipient.get(column) or "" for column in RECIPIENT_COLUMNS]
-    return row
+class RowFormat:
+    """The rows of one issuance's CSV: `shared` are the value, currency and expiry cells every
+    row has; `recipients` (recipients mode) say who each card, by seq, is for."""
+
+    def __init__(self, shared: list[str], recipients: list[Recipient] | None) -> None:
+        self.shared = shared
+        self.with_recipients = recipients is not None
+        self.recipients = recipients or []
+
+    @classmethod
+    def for_issuance(cls, issuance: BulkIssuance) -> "RowFormat":
+        shared = [
+            format_minor(issuance.initial_value, issuance.currency),
+            issuance.currency,
+            iso_z(issuance.expires_at),
+        ]
+        with_recipients = issuance.mode == IssuanceMode.RECIPIENTS
+        return cls(shared, (issuance.recipients or []) if with_recipients else None)
+
+    def header(self) -> list[str]:
+        return BASE_COLUMNS + (RECIPIENT_COLUMNS if self.with_recipients else [])
+
+    def row(self, card_id: str, number: str, recipient: Recipient | None = None) -> list[str]:
+        row = [card_id, number, number[-4:], *self.shared]
+        if self.with_recipients:
+            who = recipient or Recipient()
+            row += [who.customer_name or "", who.customer_email or "", who.customer_phone or ""]
+        return row
+
+    def issued_row(self, card: IssuedCard) -> list[str]:
+        recipient = self.recipients[card.seq] if self.with_recipients else None
+        return self.row(card.id, card.number, recipient)
 
 
-async def export_cards(store: ObjectStore, issuance: BulkIssuance, cards: Iterable) -> str:
+async def export_cards(
+    store: ObjectStore, issuance: BulkIssuance, cards: Iterable[IssuedCard]
+) -> str:
     """Writes the CSV of cards already in memory (the inline path)."""
     key = csv_key(issuance)
-    rows = [header(issuance.mode)] + [card_row(c.document, c.number, issuance.mode) for c in cards]
-    await store.put(key, encode_rows(rows), "text/csv; charset=utf-8")
-    log.debug("wrote %s with %d rows", key, len(rows) - 1)
+    rows = RowFormat.for_issuance(issuance)
+    body = encode_rows([rows.header(), *(rows.issued_row(c) for c in cards)])
+    await store.put(key, body, CSV_TYPE)
+    log.debug("wrote %s", key)
     return key
 
 
@@ -65,42 +88,27 @@ def part_count(issuance: BulkIssuance, rows_per_part: int) -> int:
 
 
 async def export_part(
-    store: ObjectStore, vault: CardVault, issuance: BulkIssuance, part: int, rows_per_part: int
+    store: ObjectStore,
+    vault: CardVault,
+    cards: CardRepository,
+    issuance: BulkIssuance,
+    upload_id: str,
+    part: int,
+    rows_per_part: int,
 ) -> str:
     """Uploads part `part` (1-based) of the multipart CSV: the cards with seq in its range,
     in order, the header in part 1. Returns the part's ETag."""
     start, end = (part - 1) * rows_per_part, part * rows_per_part
-    cursor = (
-        Card.get_pymongo_collection()
-        .find(
-            {
-                "program_id": issuance.program_id,
-                "bulk_issuance_id": str(issuance.id),
-                "seq": {"$gte": start, "$lt": end},
-            },
-            {
-                "_id": 1,
-                "number_enc": 1,
-                "last_four": 1,
-                "initial_value": 1,
-                "currency": 1,
-                "expires_at": 1,
-                "recipient": 1,
-            },
-        )
-        .sort("seq", 1)
-        .batch_size(ROWS_PER_WRITE)
-    )
-    chunks = [encode_rows([header(issuance.mode)])] if part == 1 else []
-    rows: list[list[str]] = []
-    async for doc in cursor:
-        number = vault.decrypt(doc["number_enc"], str(doc["_id"]))
-        rows.append(card_row(doc, number, issuance.mode))
-        if len(rows) >= ROWS_PER_WRITE:
-            chunks.append(encode_rows(rows))
-            rows = []
-    chunks.append(encode_rows(rows))
+    rows = RowFormat.for_issuance(issuance)
+    chunks = [encode_rows([rows.header()])] if part == 1 else []
+    pending: list[list[str]] = []
+    async for card in cards.encrypted(issuance.program_id, str(issuance.id), start, end):
+        pending.append(rows.row(card.id, vault.decrypt(card.number_enc, card.id), card.recipient))
+        if len(pending) >= ROWS_PER_WRITE:
+            chunks.append(encode_rows(pending))
+            pending = []
+    chunks.append(encode_rows(pending))
     body = b"".join(chunks)
-    etag = await store.upload_part(csv_key(issuance), issuance.csv_upload_id, part, body)
+    etag = await store.upload_part(csv_key(issuance), upload_id, part, body)
     log.debug("issuance %s: CSV part %d (%d bytes) uploaded", issuance.id, part, len(body))
     return etag

@@ -1,7 +1,6 @@
-from litestar.datastructures import State
-
 from app.domain.issuance.services import IssuanceService
+from app.storage.resources import Resources
 
 
-def provide_issuance_service(state: State) -> IssuanceService:
-    return IssuanceService(state.resources)
+def provide_issuance_service(resources: Resources) -> IssuanceService:
+    return IssuanceService(resources)

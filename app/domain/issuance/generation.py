@@ -1,20 +1,21 @@
 """Generating and inserting the cards of one range of a bulk issuance.
 
-Cards are raw documents written with `insert_many(ordered=False)`: the unique index on
+Cards are plain documents written with `insert_many(ordered=False)`: the unique index on
 `(bulk_issuance_id, seq)` makes a re-run insert only what is missing, and the unique index on
 `number_hash` catches the rare number collision, which gets a fresh number and another try.
 """
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from bson import ObjectId
-from pymongo.errors import BulkWriteError
 
-from app.domain.cards.models import Card
-from app.domain.issuance.models import BulkIssuance
 from app.lib.card_numbers import CardVault, generate_number
-from app.lib.types import now_ms, utcnow
+from app.lib.types import now_ms
+from app.storage.models import BulkIssuance, Recipient
+from app.storage.repositories import CardRepository
+from app.storage.states import NotificationChannel
 
 MAX_COLLISION_ROUNDS = 8
 log = logging.getLogger(__name__)
@@ -25,59 +26,17 @@ class IssuedCard:
     id: str
     seq: int
     number: str  # secret: goes only into the response and the CSV
-    document: dict
+    document: dict[str, Any]
 
 
-def notification_for(recipient: dict | None) -> dict | None:
-    if not recipient:
+def channel_for(recipient: Recipient | None) -> NotificationChannel | None:
+    if recipient is None:
         return None
-    channel = (
-        "email"
-        if recipient.get("customerEmail")
-        else "sms"
-        if recipient.get("customerPhone")
-        else None
-    )
-    if channel is None:
-        return None
-    return {
-        "channel": channel,
-        "status": "pending",
-        "attempts": 0,
-        "lastError": None,
-        "sentAt": None,
-    }
-
-
-def personalization_for(issuance: BulkIssuance, seq: int) -> dict | None:
-    """The card's printed lines; with a numeric postfix, card `seq` gets start + seq: the same
-    on a re-run of its chunk."""
-    chosen = issuance.personalization
-    if not issuance.is_physical or chosen is None:
-        return None
-    line1 = chosen.get("nameLine1")
-    if issuance.name_line1_start_index is not None:
-        postfix = str(issuance.name_line1_start_index + seq)
-        line1 = f"{line1} {postfix}" if line1 else postfix
-    return {
-        "nameLine1": line1,
-        "nameLine2": chosen.get("nameLine2"),
-        "carrierMessage": chosen.get("carrierMessage"),
-        "cardImage": chosen.get("cardImage"),
-        "thermalColor": chosen.get("thermalColor"),
-    }
-
-
-def fulfillment_for(issuance: BulkIssuance) -> dict | None:
-    if not issuance.is_physical:
-        return None
-    return {
-        "status": "CREATED",
-        "order_id": None,
-        "carrier": None,
-        "tracking_number": None,
-        "updated_ms": now_ms(),
-    }
+    if recipient.customer_email:
+        return NotificationChannel.EMAIL
+    if recipient.customer_phone:
+        return NotificationChannel.SMS
+    return None
 
 
 class CardFactory:
@@ -85,93 +44,78 @@ class CardFactory:
     the issuance once (a Beanie document parses an attribute on each access)."""
 
     def __init__(self, issuance: BulkIssuance, vault: CardVault, length: int) -> None:
-        self.issuance, self.vault, self.length = issuance, vault, length
+        self.vault, self.length = vault, length
         self.prefix = issuance.card_number_prefix
-        self.recipients = issuance.recipients
         self.physical = issuance.is_physical
-        self.shared = {
-            "merchant_id": issuance.merchant_id,
-            "program_id": issuance.program_id,
-            "bulk_issuance_id": str(issuance.id),
-            "initial_value": issuance.initial_value,
-            "balance": issuance.initial_value,
-            "currency": issuance.currency,
-            "status": "active",
-            "is_physical": self.physical,
-            "design_template": issuance.design_template,
-            "expires_at": issuance.expires_at,
-            "shipping_config_id": issuance.shipping_config_id,
-        }
+        self.shared = CardRepository.shared_fields(issuance)
+        self.program_id, self.issuance_id = issuance.program_id, str(issuance.id)
+        self.recipients: list[dict[str, Any] | None] = []
+        self.notifications: list[dict[str, Any] | None] = []
+        for recipient in issuance.recipients or []:
+            channel = channel_for(recipient)
+            self.recipients.append(recipient.model_dump())
+            self.notifications.append(CardRepository.new_notification(channel) if channel else None)
+        self.looks = issuance.personalization if self.physical else None
+        self.postfix_start = issuance.name_line1_start_index
+
+    def personalization(self, seq: int) -> dict[str, Any] | None:
+        """The card's printed lines; with a numeric postfix, card `seq` gets start + seq: the
+        same on a re-run of its chunk."""
+        if self.looks is None:
+            return None
+        line1 = self.looks.name_line1
+        if self.postfix_start is not None:
+            postfix = str(self.postfix_start + seq)
+            line1 = f"{line1} {postfix}" if line1 else postfix
+        card_looks = self.looks.model_copy(update={"name_line1": line1})
+        return card_looks.model_dump(exclude={"numeric_postfix"})
 
     def build(self, seq: int) -> IssuedCard:
         card_id = ObjectId()
         card_key = str(card_id)
         number = generate_number(self.prefix, self.length)
-        recipient = self.recipients[seq] if self.recipients else None
-        document = {
-            "_id": card_id,
-            **self.shared,
-            "seq": seq,
-            "number_hash": self.vault.fingerprint(number),
-            "number_enc": self.vault.encrypt(number, card_key),
-            "last_four": number[-4:],
-            "recipient": recipient,
-            "notification": notification_for(recipient),
-            "personalization": personalization_for(self.issuance, seq) if self.physical else None,
-            "fulfillment": fulfillment_for(self.issuance) if self.physical else None,
-            "created_at": utcnow(),
-        }
+        document = CardRepository.document(
+            self.shared,
+            card_id,
+            seq,
+            number_hash=self.vault.fingerprint(number),
+            number_enc=self.vault.encrypt(number, card_key),
+            last_four=number[-4:],
+            recipient=self.recipients[seq] if self.recipients else None,
+            notification=self.notifications[seq] if self.notifications else None,
+            personalization=self.personalization(seq) if self.physical else None,
+            fulfillment=CardRepository.new_fulfillment(now_ms()) if self.physical else None,
+        )
         return IssuedCard(id=card_key, seq=seq, number=number, document=document)
 
 
 async def insert_range(
-    issuance: BulkIssuance, start: int, end: int, vault: CardVault, length: int
+    cards: CardRepository, factory: CardFactory, start: int, end: int
 ) -> list[IssuedCard]:
     """Inserts the cards with seq in [start, end) that do not exist yet; returns those inserted."""
-    factory = CardFactory(issuance, vault, length)
-    cards = [factory.build(seq) for seq in range(start, end)]
-    log.debug("issuance %s: inserting cards %d-%d", issuance.id, start, end)
-    return await insert_cards(issuance, cards, vault, length)
+    built = [factory.build(seq) for seq in range(start, end)]
+    return await insert_cards(cards, factory, built)
 
 
 async def insert_cards(
-    issuance: BulkIssuance, cards: list[IssuedCard], vault: CardVault, length: int
+    cards: CardRepository, factory: CardFactory, built: list[IssuedCard]
 ) -> list[IssuedCard]:
     """Inserts built cards; a card whose number collides gets a new one (so the returned cards
     can differ from those given); a seq that already exists is left as it is."""
-    collection = Card.get_pymongo_collection()
-    factory = CardFactory(issuance, vault, length)
-    pending = cards
+    pending = built
     inserted: list[IssuedCard] = []
     for _ in range(MAX_COLLISION_ROUNDS):
         if not pending:
             return inserted
-        try:
-            await collection.insert_many([card.document for card in pending], ordered=False)
+        refused = await cards.insert_new([card.document for card in pending])
+        if not refused:
             return inserted + pending
-        except BulkWriteError as exc:
-            failed = {error["index"] for error in exc.details["writeErrors"]}
-        inserted += [card for i, card in enumerate(pending) if i not in failed]
-        retry = [card for i, card in enumerate(pending) if i in failed]
-        log.debug(
-            "issuance %s: %d of %d writes refused, checking for earlier runs",
-            issuance.id,
-            len(retry),
-            len(pending),
+        inserted += [card for i, card in enumerate(pending) if i not in refused]
+        retry = [card for i, card in enumerate(pending) if i in refused]
+        log.debug("%d of %d writes refused, checking for earlier runs", len(retry), len(pending))
+        existing = await cards.existing_seqs(
+            factory.program_id, factory.issuance_id, [card.seq for card in retry]
         )
-        existing = await _existing_seqs(issuance, [card.seq for card in retry])
         # A seq that exists was written by an earlier run; any other failure is a number collision.
         pending = [factory.build(c.seq) for c in retry if c.seq not in existing]
     raise RuntimeError("card number collisions did not resolve; widen the number space")
-
-
-async def _existing_seqs(issuance: BulkIssuance, seqs: list[int]) -> set[int]:
-    cursor = Card.get_pymongo_collection().find(
-        {
-            "program_id": issuance.program_id,
-            "bulk_issuance_id": str(issuance.id),
-            "seq": {"$in": seqs},
-        },
-        {"seq": 1},
-    )
-    return {doc["seq"] async for doc in cursor}

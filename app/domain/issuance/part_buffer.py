@@ -8,7 +8,7 @@ the export phase instead. Either way the part is the same bytes.
 
 from dataclasses import dataclass, field
 
-from app.domain.issuance import csv_export
+from app.domain.issuance.csv_export import RowFormat, encode_rows
 from app.domain.issuance.generation import IssuedCard
 
 
@@ -16,7 +16,7 @@ from app.domain.issuance.generation import IssuedCard
 class PartBuffer:
     rows_per_part: int
     requested: int
-    mode: str
+    rows: RowFormat
     part: int | None = None  # 1-based part number being filled
     next_seq: int = 0
     chunks: list[bytes] = field(default_factory=list)
@@ -33,14 +33,15 @@ class PartBuffer:
                 self.part = None  # a gap: this part comes from the database later
                 rows = []
                 continue
-            rows.append(csv_export.card_row(card.document, card.number, self.mode))
+            rows.append(self.rows.issued_row(card))
             self.next_seq = card.seq + 1
             if self.next_seq == self._end():
+                assert self.part is not None
                 complete.append((self.part, self._take(rows)))
                 rows = []
                 self.part = None
         if self.part is not None and rows:
-            self.chunks.append(csv_export.encode_rows(rows))
+            self.chunks.append(encode_rows(rows))
         return complete
 
     @property
@@ -51,12 +52,13 @@ class PartBuffer:
     def _start(self, seq: int) -> None:
         self.part = seq // self.rows_per_part + 1
         self.next_seq = seq
-        self.chunks = [csv_export.encode_rows([csv_export.header(self.mode)])] if seq == 0 else []
+        self.chunks = [encode_rows([self.rows.header()])] if seq == 0 else []
 
     def _end(self) -> int:
+        assert self.part is not None
         return min(self.part * self.rows_per_part, self.requested)
 
     def _take(self, rows: list[list[str]]) -> bytes:
-        body = b"".join([*self.chunks, csv_export.encode_rows(rows)])
+        body = b"".join([*self.chunks, encode_rows(rows)])
         self.chunks = []
         return body

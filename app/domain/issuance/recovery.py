@@ -13,10 +13,10 @@ import logging
 from arq.jobs import Job, JobStatus
 
 from app.domain.issuance import batch
-from app.domain.issuance.models import BulkIssuance
 from app.lib import jobs
-from app.lib.resources import Resources
 from app.lib.types import now_ms
+from app.storage.repositories import StaleTask
+from app.storage.resources import Resources
 
 log = logging.getLogger(__name__)
 ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
@@ -24,28 +24,13 @@ ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
 async def recover_stale_tasks(res: Resources, limit: int = 200) -> int:
     stale_before = now_ms() - res.settings.stale_task_seconds * 1000
-    cursor = (
-        BulkIssuance.get_pymongo_collection()
-        .find(
-            {
-                "is_async": True,
-                "queue": res.settings.queue_name,
-                "status": {"$in": ["pending", "running"]},
-                "heartbeat_ms": {"$lt": stale_before},
-            },
-            {"step": 1, "current_job": 1, "recoveries": 1, "error": 1},
-        )
-        .limit(limit)
-    )
     recovered = 0
-    async for task in cursor:
-        if await _job_alive(res, task.get("current_job")):
+    for task in await res.db.issuances.stale_tasks(res.settings.queue_name, stale_before, limit):
+        if await _job_alive(res, task.current_job):
             continue
-        if task["recoveries"] >= res.settings.max_recoveries:
-            reason = task.get("error") or "its jobs kept failing"
-            await batch.fail(
-                res, str(task["_id"]), f"gave up after {task['recoveries']} recoveries: {reason}"
-            )
+        if task.recoveries >= res.settings.max_recoveries:
+            reason = task.error or "its jobs kept failing"
+            await batch.fail(res, task.id, f"gave up after {task.recoveries} recoveries: {reason}")
             continue
         recovered += await _requeue(res, task)
     return recovered
@@ -58,18 +43,11 @@ async def _job_alive(res: Resources, job_id: str | None) -> bool:
     return status in ALIVE
 
 
-async def _requeue(res: Resources, task: dict) -> int:
-    issuance_id = str(task["_id"])
-    recovery = task["recoveries"] + 1
-    job_id = jobs.advance_job_id(issuance_id, task["step"], recovery)
-    claimed = await BulkIssuance.get_pymongo_collection().update_one(
-        {"_id": task["_id"], "current_job": task.get("current_job")},
-        {"$set": {"current_job": job_id, "recoveries": recovery, "heartbeat_ms": now_ms()}},
-    )
-    if not claimed.modified_count:  # another sweeper or the chain itself moved it
-        return 0
-    await jobs.enqueue_advance(res.redis, issuance_id, job_id)
-    log.warning(
-        "bulk issuance %s: step %d re-queued (recovery %d)", issuance_id, task["step"], recovery
-    )
+async def _requeue(res: Resources, task: StaleTask) -> int:
+    recovery = task.recoveries + 1
+    job_id = jobs.advance_job_id(task.id, task.step, recovery)
+    if not await res.db.issuances.take_over(task, job_id):
+        return 0  # another sweeper or the chain itself moved it
+    await jobs.enqueue_advance(res.redis, task.id, job_id)
+    log.warning("bulk issuance %s: step %d re-queued (recovery %d)", task.id, task.step, recovery)
     return 1

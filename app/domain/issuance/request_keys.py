@@ -12,24 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from beanie import Document
-from bson import ObjectId
-from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
-
-from app.domain.issuance.models import BulkIssuance
 from app.lib.errors import ApiError
-
-
-class RequestKey(Document):
-    id: str  # type: ignore[assignment]  # sha256 of merchant id + key
-    issuance_id: str
-    fingerprint: str  # sha256 of the program and the request body
-    expires_at: datetime  # a TTL index removes the claim then (nx-27017 honours it too)
-
-    class Settings:
-        name = "request_keys"
-        indexes = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
+from app.storage.models import BulkIssuance, RequestKey
+from app.storage.repositories import Repositories
 
 
 @dataclass(frozen=True)
@@ -47,19 +32,16 @@ def fingerprint(program_id: str, body_json: str) -> str:
 
 
 async def claim(
-    key: str, issuance_id: str, print_: str, ttl_seconds: int
+    db: Repositories, key: str, issuance_id: str, print_: str, ttl_seconds: int
 ) -> tuple[Claim, BulkIssuance | None]:
     """Claims `key` for `issuance_id`; returns the claim and, when an earlier request with this
     key already produced an issuance, that issuance (answer with it, issue nothing)."""
     now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=ttl_seconds)
     record = RequestKey(id=key, issuance_id=issuance_id, fingerprint=print_, expires_at=expires_at)
-    try:
-        await record.insert()
+    if await db.request_keys.insert_if_new(record):
         return Claim(key, issuance_id), None
-    except DuplicateKeyError:
-        pass
-    earlier = await RequestKey.get(key)
+    earlier = await db.request_keys.get(key)
     if earlier is not None and earlier.expires_at > now:  # the client is tz-aware
         if earlier.fingerprint != print_:
             raise ApiError(
@@ -67,19 +49,15 @@ async def claim(
                 code="idempotency_key_reused",
                 status_code=422,
             )
-        done = await BulkIssuance.find_one({"_id": ObjectId(earlier.issuance_id)})
+        done = await db.issuances.exists(earlier.issuance_id)
         if done is not None:
             return Claim(key, earlier.issuance_id), done
     # expired, or its issuance was never written: take the claim over
-    await RequestKey.get_pymongo_collection().replace_one(
-        {"_id": key}, record.model_dump(by_alias=True), upsert=True
-    )
+    await db.request_keys.replace(record)
     return Claim(key, issuance_id), None
 
 
-async def release(claim_: Claim | None) -> None:
+async def release(db: Repositories, claim_: Claim | None) -> None:
     """Drops a claim whose issuance was undone, so a retry starts afresh."""
     if claim_ is not None:
-        await RequestKey.get_pymongo_collection().delete_one(
-            {"_id": claim_.key_id, "issuance_id": claim_.issuance_id}
-        )
+        await db.request_keys.release(claim_.key_id, claim_.issuance_id)

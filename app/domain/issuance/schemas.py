@@ -6,9 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
@@ -16,12 +14,13 @@ from pydantic import (
     model_validator,
 )
 
-from app.lib.money import to_decimal
+from app.lib.money import format_minor, to_decimal
+from app.lib.schema import ApiRequest, ApiResponse
 from app.lib.settings import get_settings
-from app.lib.types import UtcDatetime
-from app.urls import OBJECT_ID_PATTERN
+from app.lib.types import E164_PATTERN, OBJECT_ID_PATTERN, UtcDatetime
+from app.storage.models import BulkIssuance, Personalization
+from app.storage.states import IssuanceMode, TaskStatus
 
-E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 _AMOUNT_STRING = re.compile(r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$")  # the seed's pattern
 
 
@@ -40,48 +39,42 @@ Amount = Annotated[
 ]
 
 
-class BulkIssueRecipient(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    customerEmail: EmailStr | None = None
-    customerPhone: Annotated[str, Field(pattern=E164_PATTERN)] | None = None
-    customerName: Annotated[str, Field(max_length=255)] | None = None
-    senderName: Annotated[str, Field(max_length=255)] | None = None
-    customMessage: Annotated[str, Field(max_length=500)] | None = None
+class BulkIssueRecipient(ApiRequest):
+    customer_email: EmailStr | None = None
+    customer_phone: Annotated[str, Field(pattern=E164_PATTERN)] | None = None
+    customer_name: Annotated[str, Field(max_length=255)] | None = None
+    sender_name: Annotated[str, Field(max_length=255)] | None = None
+    custom_message: Annotated[str, Field(max_length=500)] | None = None
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
-class CardPersonalization(BaseModel):
+class CardPersonalization(ApiRequest):
     """What the printer puts on a physical card and its carrier (Marqeta's card_personalization).
 
     With `numericPostfix`, the n-th card of the batch gets ` n` appended to `nameLine1`,
     numbered per program without gaps across batches."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    nameLine1: Text | None = None
-    nameLine2: Text | None = None
-    numericPostfix: bool = False
-    carrierMessage: Annotated[str, Field(max_length=60)] | None = None
-    cardImage: Annotated[str, Field(min_length=1, max_length=255)] | None = None
-    thermalColor: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    name_line1: Text | None = None
+    name_line2: Text | None = None
+    numeric_postfix: bool = False
+    carrier_message: Annotated[str, Field(max_length=60)] | None = None
+    card_image: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    thermal_color: Annotated[str, Field(min_length=1, max_length=50)] | None = None
 
 
-class BulkIssueGiftCardRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    initialValue: Amount
-    isPhysical: bool = False
-    designTemplate: Annotated[str, Field(max_length=100)] | None = None
-    expiresAt: datetime | None = None
+class BulkIssueGiftCardRequest(ApiRequest):
+    initial_value: Amount
+    is_physical: bool = False
+    design_template: Annotated[str, Field(max_length=100)] | None = None
+    expires_at: datetime | None = None
     count: Annotated[int, Field(ge=1)] | None = None
     recipients: list[BulkIssueRecipient] | None = None
-    shippingConfigId: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)] | None = None
-    cardPersonalization: CardPersonalization | None = None
+    shipping_config_id: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)] | None = None
+    card_personalization: CardPersonalization | None = None
 
-    @field_validator("expiresAt")
+    @field_validator("expires_at")
     @classmethod
     def in_the_future(cls, value: datetime | None) -> datetime | None:
         if value is None:
@@ -101,7 +94,9 @@ class BulkIssueGiftCardRequest(BaseModel):
 
     @field_validator("recipients")
     @classmethod
-    def recipients_within_limit(cls, value: list | None) -> list | None:
+    def recipients_within_limit(
+        cls, value: list[BulkIssueRecipient] | None
+    ) -> list[BulkIssueRecipient] | None:
         if value is None:
             return None
         limit = get_settings().max_recipients
@@ -118,53 +113,106 @@ class BulkIssueGiftCardRequest(BaseModel):
         return self
 
     @property
-    def mode(self) -> str:
-        return "count" if self.count is not None else "recipients"
+    def mode(self) -> IssuanceMode:
+        return IssuanceMode.COUNT if self.count is not None else IssuanceMode.RECIPIENTS
 
     @property
     def size(self) -> int:
         return self.count if self.count is not None else len(self.recipients or [])
 
 
-class BulkIssuedCardSummary(BaseModel):
+class BulkIssuedCardSummary(ApiResponse):
     id: str
-    cardNumber: str
-    lastFourDigits: str
+    card_number: str
+    last_four_digits: str
+
+    @classmethod
+    def from_number(cls, card_id: str, number: str) -> "BulkIssuedCardSummary":
+        return cls(id=card_id, card_number=number, last_four_digits=number[-4:])
 
 
-class BulkIssuanceSyncResponse(BaseModel):
-    bulkIssuanceId: str
-    issuedCount: int
+class BulkIssuanceSyncResponse(ApiResponse):
+    bulk_issuance_id: str
+    issued_count: int
     cards: list[BulkIssuedCardSummary]
-    csvDownloadUrl: str | None
-    failedCount: int | None = 0
+    csv_download_url: str | None
+    failed_count: int | None = 0
+
+    @classmethod
+    def from_cards(
+        cls, issuance: BulkIssuance, cards: list[BulkIssuedCardSummary], csv_url: str | None
+    ) -> "BulkIssuanceSyncResponse":
+        return cls(
+            bulk_issuance_id=str(issuance.id),
+            issued_count=len(cards),
+            cards=cards,
+            csv_download_url=csv_url,
+            failed_count=0,
+        )
 
 
-class BulkIssuanceAsyncResponse(BaseModel):
-    taskId: str
-    status: str = "pending"
+class BulkIssuanceAsyncResponse(ApiResponse):
+    task_id: str
+    status: TaskStatus = TaskStatus.PENDING
+
+    @classmethod
+    def from_issuance(cls, issuance: BulkIssuance) -> "BulkIssuanceAsyncResponse":
+        return cls(task_id=issuance.task_id, status=TaskStatus.PENDING)
 
 
-class BulkIssuanceOut(BaseModel):
+def progress(issuance: BulkIssuance) -> float:
+    if issuance.status == TaskStatus.COMPLETED:
+        return 1.0
+    return round(issuance.issued_count / max(issuance.requested_count, 1), 4)
+
+
+class BulkIssuanceOut(ApiResponse):
     id: str
-    programId: str
-    taskId: str | None
-    mode: str
-    status: str
-    requestedCount: int
-    issuedCount: int
-    failedCount: int
+    program_id: str
+    task_id: str | None
+    mode: IssuanceMode
+    status: TaskStatus
+    requested_count: int
+    issued_count: int
+    failed_count: int
     progress: float
-    initialValue: str
+    initial_value: str
     currency: str
-    isPhysical: bool
-    designTemplate: str | None
-    expiresAt: UtcDatetime
-    csvDownloadUrl: str | None
+    is_physical: bool
+    design_template: str | None
+    expires_at: UtcDatetime
+    csv_download_url: str | None
     error: str | None
-    createdAt: UtcDatetime
-    completedAt: UtcDatetime | None
-    shippingConfigId: str | None = None
-    cardPersonalization: dict[str, Any] | None = None
-    nameLine1StartIndex: int | None = None  # the numeric postfix range (Marqeta's)
-    nameLine1EndIndex: int | None = None
+    created_at: UtcDatetime
+    completed_at: UtcDatetime | None
+    shipping_config_id: str | None = None
+    card_personalization: Personalization | None = None  # as requested
+    name_line1_start_index: int | None = None  # the numeric postfix range (Marqeta's)
+    name_line1_end_index: int | None = None
+
+    @classmethod
+    def from_issuance(cls, issuance: BulkIssuance, csv_url: str | None) -> "BulkIssuanceOut":
+        return cls(
+            id=str(issuance.id),
+            program_id=issuance.program_id,
+            task_id=issuance.task_id if issuance.is_async else None,
+            mode=issuance.mode,
+            status=issuance.status,
+            requested_count=issuance.requested_count,
+            issued_count=issuance.issued_count,
+            failed_count=issuance.failed_count,
+            progress=progress(issuance),
+            initial_value=format_minor(issuance.initial_value, issuance.currency),
+            currency=issuance.currency,
+            is_physical=issuance.is_physical,
+            design_template=issuance.design_template,
+            expires_at=issuance.expires_at,
+            csv_download_url=csv_url,
+            error=issuance.error,
+            created_at=issuance.created_at,
+            completed_at=issuance.completed_at,
+            shipping_config_id=issuance.shipping_config_id,
+            card_personalization=issuance.personalization,
+            name_line1_start_index=issuance.name_line1_start_index,
+            name_line1_end_index=issuance.name_line1_end_index,
+        )

@@ -1,14 +1,19 @@
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from app.lib.schema import ApiRequest, ApiResponse
 
 
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    apiKey: Annotated[str, Field(min_length=1, max_length=512)]
+class TokenRequest(ApiRequest):
+    api_key: Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class TokenResponse(BaseModel):
-    accessToken: str
-    tokenType: str = "Bearer"
-    expiresIn: int
+class TokenResponse(ApiResponse):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+    @classmethod
+    def from_token(cls, token: str, ttl_seconds: int) -> "TokenResponse":
+        return cls(access_token=token, expires_in=ttl_seconds)

@@ -1,13 +1,20 @@
+"""Merchants: created by the operator's CLI, authenticated by their API key."""
+
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from bson import ObjectId
+from litestar.security.jwt import JWTAuth
 from pymongo.errors import DuplicateKeyError
 
-from app.domain.merchants.models import Merchant
+from app.domain.merchants.schemas import TokenResponse
 from app.domain.webhooks.signing import new_secret
-from app.lib.card_numbers import CardVault
+from app.lib.errors import UnauthorizedError
+from app.storage.models import Merchant
+from app.storage.resources import Resources
 
 
 def hash_api_key(api_key: str) -> str:
@@ -25,43 +32,59 @@ class NewMerchant:
     webhook_secret: str  # signs our callbacks; stored encrypted so we can sign with it
 
 
-async def create_merchant(name: str, vault: CardVault, api_key: str | None = None) -> NewMerchant:
-    key = api_key or new_api_key()
-    secret = new_secret()
-    merchant_id = ObjectId()
-    merchant = Merchant(
-        id=merchant_id,
-        name=name,
-        api_key_hash=hash_api_key(key),
-        webhook_secret_enc=vault.encrypt(secret, str(merchant_id)),
-    )
-    await merchant.insert()
-    return NewMerchant(merchant, key, secret)
+class MerchantService:
+    def __init__(self, resources: Resources) -> None:
+        self.res = resources
 
+    async def token(self, api_key: str, jwt_auth: JWTAuth[Any, Any]) -> TokenResponse:
+        """A bearer token for the merchant owning `api_key` (401 for an unknown key)."""
+        merchant = await self.authenticate(api_key)
+        if merchant is None:
+            raise UnauthorizedError("The API key is not valid.", code="invalid_api_key")
+        ttl = self.res.settings.jwt_ttl_seconds
+        token = jwt_auth.create_token(
+            identifier=str(merchant.id), token_expiration=timedelta(seconds=ttl)
+        )
+        return TokenResponse.from_token(token, ttl)
 
-async def ensure_merchant(name: str, api_key: str, vault: CardVault) -> tuple[Merchant, str]:
-    """The merchant owning `api_key` and its webhook secret, created when absent (demo seed)."""
-    merchant = await authenticate(api_key)
-    if merchant is None:
-        try:
-            created = await create_merchant(name, vault, api_key)
-            return created.merchant, created.webhook_secret
-        except DuplicateKeyError:  # a concurrent seed won the race
-            merchant = await authenticate(api_key)
-    if merchant.webhook_secret_enc is None:  # seeded before merchants had webhook secrets
-        merchant = await _give_webhook_secret(merchant, vault)
-    return merchant, vault.decrypt(merchant.webhook_secret_enc, str(merchant.id))
+    async def authenticate(self, api_key: str) -> Merchant | None:
+        return await self.res.db.merchants.by_api_key_hash(hash_api_key(api_key))
 
+    async def create(self, name: str, api_key: str | None = None) -> NewMerchant:
+        key = api_key or new_api_key()
+        secret = new_secret()
+        merchant_id = ObjectId()
+        merchant = Merchant(
+            id=merchant_id,
+            name=name,
+            api_key_hash=hash_api_key(key),
+            webhook_secret_enc=self.res.vault.encrypt(secret, str(merchant_id)),
+        )
+        await self.res.db.merchants.insert(merchant)
+        return NewMerchant(merchant, key, secret)
 
-async def _give_webhook_secret(merchant: Merchant, vault: CardVault) -> Merchant:
-    """Stores a new secret unless one appeared meanwhile; returns the merchant as stored."""
-    encrypted = vault.encrypt(new_secret(), str(merchant.id))
-    await Merchant.get_pymongo_collection().update_one(
-        {"_id": merchant.id, "webhook_secret_enc": None},
-        {"$set": {"webhook_secret_enc": encrypted}},
-    )
-    return await Merchant.get(merchant.id)
+    async def ensure(self, name: str, api_key: str) -> tuple[Merchant, str]:
+        """The merchant owning `api_key` and its webhook secret, created when absent (demo)."""
+        merchant = await self.authenticate(api_key)
+        if merchant is None:
+            try:
+                created = await self.create(name, api_key)
+                return created.merchant, created.webhook_secret
+            except DuplicateKeyError:  # a concurrent seed won the race
+                merchant = await self.authenticate(api_key)
+        if merchant is None:
+            raise LookupError("the demo merchant vanished while being seeded")
+        if merchant.webhook_secret_enc is None:  # seeded before merchants had webhook secrets
+            merchant = await self._give_webhook_secret(merchant)
+        assert merchant.webhook_secret_enc is not None
+        return merchant, self.res.vault.decrypt(merchant.webhook_secret_enc, str(merchant.id))
 
-
-async def authenticate(api_key: str) -> Merchant | None:
-    return await Merchant.find_one(Merchant.api_key_hash == hash_api_key(api_key))
+    async def _give_webhook_secret(self, merchant: Merchant) -> Merchant:
+        """Stores a new secret unless one appeared meanwhile; returns the merchant as stored."""
+        merchant_id = str(merchant.id)
+        encrypted = self.res.vault.encrypt(new_secret(), merchant_id)
+        await self.res.db.merchants.set_webhook_secret_if_missing(merchant_id, encrypted)
+        stored = await self.res.db.merchants.get(merchant_id)
+        if stored is None:
+            raise LookupError(f"merchant {merchant_id} vanished")
+        return stored

@@ -15,89 +15,71 @@ import logging
 from datetime import timedelta
 from email.message import EmailMessage
 
-from bson import ObjectId
-
-from app.domain.cards.models import Card
-from app.domain.issuance.models import BulkIssuance
 from app.domain.notifications.channels import send_email, sms_provider
 from app.lib import jobs
 from app.lib.money import format_minor
-from app.lib.resources import Resources
 from app.lib.types import utcnow
+from app.storage.models import Card, Recipient
+from app.storage.repositories import OpenRecipientBatch
+from app.storage.resources import Resources
+from app.storage.states import NotificationChannel, NotificationStatus, TaskStatus
 
 log = logging.getLogger(__name__)
 
 
-def _text(card: dict, number: str) -> tuple[str, str]:
-    recipient = card["recipient"] or {}
-    amount = f"{format_minor(card['initial_value'], card['currency'])} {card['currency']}"
-    sender = recipient.get("senderName") or "Someone"
+def _text(card: Card, number: str) -> tuple[str, str]:
+    recipient = card.recipient or Recipient()
+    amount = f"{format_minor(card.initial_value, card.currency)} {card.currency}"
+    sender = recipient.sender_name or "Someone"
     lines = [
-        f"Hello {recipient.get('customerName') or 'there'},",
+        f"Hello {recipient.customer_name or 'there'},",
         "",
         f"{sender} sent you a gift card worth {amount}.",
         f"Card number: {number}",
     ]
-    if recipient.get("customMessage"):
-        lines += ["", f"Message from {sender}: {recipient['customMessage']}"]
+    if recipient.custom_message:
+        lines += ["", f"Message from {sender}: {recipient.custom_message}"]
     return f"{sender} sent you a {amount} gift card", "\n".join(lines) + "\n"
 
 
 async def send_for_card(res: Resources, card_id: str) -> bool:
     """Sends the card's notification unless already sent. Returns False when nothing was due."""
-    collection = Card.get_pymongo_collection()
-    card = await collection.find_one({"_id": ObjectId(card_id)})
-    if not card or not card.get("notification") or card["notification"]["status"] == "sent":
+    card = await res.db.cards.get(card_id)
+    if card is None or card.notification is None or card.recipient is None:
         return False
-    maybe_sent = card["notification"]["status"] == "sending"  # an attempt died mid-way
-    await collection.update_one(
-        {"_id": card["_id"]},
-        {"$set": {"notification.status": "sending"}, "$inc": {"notification.attempts": 1}},
-    )
+    note = card.notification
+    if note.status == NotificationStatus.SENT:
+        return False
+    maybe_sent = note.status == NotificationStatus.SENDING  # an attempt died mid-way
+    await res.db.cards.start_notification(card_id)
     log.debug(
         "sending the %s notification of card %s (try %d%s)",
-        card["notification"]["channel"],
+        note.channel,
         card_id,
-        card["notification"]["attempts"] + 1,
+        note.attempts + 1,
         ", an earlier try may have sent it" if maybe_sent else "",
     )
-    number = res.vault.decrypt(card["number_enc"], card_id)
+    number = res.vault.decrypt(card.number_enc, card_id)
     subject, body = _text(card, number)
-    recipient = card["recipient"]
-    if card["notification"]["channel"] == "email":
+    recipient = card.recipient
+    if note.channel == NotificationChannel.EMAIL:
         message = EmailMessage()
         message["From"] = res.settings.smtp_from
-        message["To"] = recipient["customerEmail"]
+        message["To"] = recipient.customer_email or ""
         message["Subject"] = subject
         message["Message-ID"] = f"<giftcard-{card_id}@giftcards.local>"
         message.set_content(body)
         await send_email(res.settings, message)
     else:
-        await sms_provider(res.settings).send(recipient["customerPhone"], body, f"card-{card_id}")
-    await collection.update_one(
-        {"_id": card["_id"]},
-        {
-            "$set": {
-                "notification.status": "sent",
-                "notification.sentAt": utcnow(),
-                "notification.lastError": None,
-            }
-        },
-    )
-    log.info("notification for card %s sent by %s", card_id, card["notification"]["channel"])
+        phone = recipient.customer_phone or ""
+        await sms_provider(res.settings).send(phone, body, f"card-{card_id}")
+    await res.db.cards.notification_sent(card_id)
+    log.info("notification for card %s sent by %s", card_id, note.channel)
     return True
 
 
-async def record_failure(card_id: str, error: str, final: bool) -> None:
-    await Card.get_pymongo_collection().update_one(
-        {"_id": ObjectId(card_id), "notification.status": {"$ne": "sent"}},
-        {
-            "$set": {
-                "notification.lastError": error[:500],
-                "notification.status": "failed" if final else "pending",
-            }
-        },
-    )
+async def record_failure(res: Resources, card_id: str, error: str, final: bool) -> None:
+    await res.db.cards.notification_failed(card_id, error, final)
 
 
 async def requeue_pending(
@@ -107,39 +89,17 @@ async def requeue_pending(
     were to be queued, or Redis lost them): queue them again. The job id dedupes the rest.
 
     Only the cards of recent recipient batches are searched, through the
-    (program_id, bulk_issuance_id, seq) index: a filter on `notification.status` alone would
-    scan every card, and on the embedded server that scan stalls every other request."""
+    (program_id, bulk_issuance_id, seq) index: a filter on the notification's status alone
+    would scan every card, and on the embedded server that scan stalls every other request."""
     now = utcnow()
     cutoff = now - timedelta(seconds=older_than_seconds)
-    issuances = BulkIssuance.get_pymongo_collection()
-    batches = issuances.find(
-        {
-            "mode": "recipients",
-            "notifications_open": True,
-            "created_at": {"$gte": now - timedelta(hours=within_hours)},
-        },
-        {"program_id": 1, "status": 1},
-    )
     card_ids: list[str] = []
-    async for batch in batches:
-        cursor = (
-            Card.get_pymongo_collection()
-            .find(
-                {
-                    "program_id": batch["program_id"],
-                    "bulk_issuance_id": str(batch["_id"]),
-                    "notification.status": {"$in": ["pending", "sending"]},
-                    "created_at": {"$lt": cutoff},
-                },
-                {"_id": 1},
-            )
-            .limit(limit - len(card_ids))
+    for batch in await res.db.issuances.open_recipient_batches(now - timedelta(hours=within_hours)):
+        found = await res.db.cards.open_notifications(
+            batch.program_id, batch.id, created_before=cutoff, limit=limit - len(card_ids)
         )
-        found = [str(doc["_id"]) async for doc in cursor]
-        if not found and batch["status"] == "completed" and await _all_settled(batch):
-            await issuances.update_one(
-                {"_id": batch["_id"]}, {"$set": {"notifications_open": False}}
-            )
+        if not found and batch.status == TaskStatus.COMPLETED and await _all_settled(res, batch):
+            await res.db.issuances.close_notifications(batch.id)
         card_ids += found
         if len(card_ids) >= limit:
             break
@@ -147,14 +107,6 @@ async def requeue_pending(
     return len(card_ids)
 
 
-async def _all_settled(batch: dict) -> bool:
+async def _all_settled(res: Resources, batch: OpenRecipientBatch) -> bool:
     """No card of the batch still waits to be sent (recent ones included)."""
-    waiting = await Card.get_pymongo_collection().find_one(
-        {
-            "program_id": batch["program_id"],
-            "bulk_issuance_id": str(batch["_id"]),
-            "notification.status": {"$in": ["pending", "sending"]},
-        },
-        {"_id": 1},
-    )
-    return waiting is None
+    return not await res.db.cards.open_notifications(batch.program_id, batch.id, limit=1)

@@ -1,28 +1,37 @@
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
+from litestar.di import Provide
 
-from app.domain.programs import services
+from app.domain.programs.dependencies import provide_program_service
 from app.domain.programs.schemas import ProgramCreate, ProgramOut
+from app.domain.programs.services import ProgramService
+from app.domain.urls import PROGRAM, PROGRAMS
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
-from app.urls import PROGRAM, PROGRAMS
 
 
 class ProgramController(Controller):
     tags = ["Programs"]
+    dependencies = {"programs": Provide(provide_program_service, sync_to_thread=False)}
 
     @post(PROGRAMS, operation_id="createProgram", summary="Create a gift-card program")
-    async def create(self, request: Request, data: ProgramCreate, state: State) -> ProgramOut:
-        program = await services.create_program(request.user.merchant_id, data, state.settings)
-        return ProgramOut.of(program)
+    async def create(
+        self, merchant_id: str, data: ProgramCreate, programs: ProgramService
+    ) -> ProgramOut:
+        return ProgramOut.from_program(await programs.create(merchant_id, data))
 
     @get(PROGRAM, operation_id="getProgram", summary="Get a program")
-    async def get_one(self, request: Request, programId: ObjectIdPath) -> ProgramOut:
-        return ProgramOut.of(await services.get_program(request.user.merchant_id, programId))
+    async def get_one(
+        self, merchant_id: str, programId: ObjectIdPath, programs: ProgramService
+    ) -> ProgramOut:
+        return ProgramOut.from_program(await programs.get(merchant_id, programId))
 
     @get(PROGRAMS, operation_id="listPrograms", summary="List programs, newest first")
     async def list_all(
-        self, request: Request, limit: LimitQuery = 100, cursor: CursorQuery = None
+        self,
+        merchant_id: str,
+        programs: ProgramService,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
     ) -> Page[ProgramOut]:
-        programs, nxt = await services.list_programs(request.user.merchant_id, limit, cursor)
-        return Page[ProgramOut](data=[ProgramOut.of(p) for p in programs], nextCursor=nxt)
+        found, nxt = await programs.page(merchant_id, limit, cursor)
+        return Page[ProgramOut](data=[ProgramOut.from_program(p) for p in found], next_cursor=nxt)

@@ -1,20 +1,19 @@
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, Field, field_validator
 
-from app.domain.programs.models import Program
 from app.lib.money import CURRENCIES
+from app.lib.schema import ApiRequest, ApiResponse
 from app.lib.types import UtcDatetime
+from app.storage.models import Program
 
 
-class ProgramCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProgramCreate(ApiRequest):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    syncThreshold: Annotated[int, Field(ge=1, le=1000)] | None = None
-    cardNumberPrefix: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
-    callbackUrl: AnyHttpUrl | None = None
+    sync_threshold: Annotated[int, Field(ge=1, le=1000)] | None = None
+    card_number_prefix: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
+    callback_url: AnyHttpUrl | None = None
 
     @field_validator("currency")
     @classmethod
@@ -24,23 +23,23 @@ class ProgramCreate(BaseModel):
         return value
 
 
-class ProgramOut(BaseModel):
+class ProgramOut(ApiResponse):
     id: str
     name: str
     currency: str
-    syncThreshold: int
-    cardNumberPrefix: str
-    callbackUrl: str | None
-    createdAt: UtcDatetime
+    sync_threshold: int
+    card_number_prefix: str
+    callback_url: str | None
+    created_at: UtcDatetime
 
     @classmethod
-    def of(cls, program: Program) -> "ProgramOut":
+    def from_program(cls, program: Program) -> "ProgramOut":
         return cls(
             id=str(program.id),
             name=program.name,
             currency=program.currency,
-            syncThreshold=program.sync_threshold,
-            cardNumberPrefix=program.card_number_prefix,
-            callbackUrl=program.callback_url,
-            createdAt=program.created_at,
+            sync_threshold=program.sync_threshold,
+            card_number_prefix=program.card_number_prefix,
+            callback_url=program.callback_url,
+            created_at=program.created_at,
         )

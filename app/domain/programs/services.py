@@ -1,50 +1,39 @@
-import time
-
-from bson import ObjectId
-
-from app.domain.programs.models import Program
 from app.domain.programs.schemas import ProgramCreate
 from app.lib.errors import NotFoundError
-from app.lib.pagination import newest_first_page
-from app.lib.settings import Settings
+from app.storage.models import Program
+from app.storage.resources import Resources
 
 
-async def create_program(merchant_id: str, data: ProgramCreate, settings: Settings) -> Program:
-    program = Program(
-        merchant_id=merchant_id,
-        name=data.name,
-        currency=data.currency,
-        sync_threshold=data.syncThreshold or settings.sync_threshold_default,
-        card_number_prefix=data.cardNumberPrefix or settings.default_card_prefix,
-        callback_url=str(data.callbackUrl) if data.callbackUrl else None,
-    )
-    await program.insert()
-    return program
+class ProgramService:
+    def __init__(self, resources: Resources) -> None:
+        self.res = resources
 
+    async def create(self, merchant_id: str, data: ProgramCreate) -> Program:
+        settings = self.res.settings
+        program = Program(
+            merchant_id=merchant_id,
+            name=data.name,
+            currency=data.currency,
+            sync_threshold=data.sync_threshold or settings.sync_threshold_default,
+            card_number_prefix=data.card_number_prefix or settings.default_card_prefix,
+            callback_url=str(data.callback_url) if data.callback_url else None,
+        )
+        await self.res.db.programs.insert(program)
+        return program
 
-# Programs never change once created (there is no update call), so each process keeps the ones
-# it has read for a minute: one database round trip less on every issuance.
-_CACHE_SECONDS = 60.0
-_CACHE_SIZE = 1024
-_cache: dict[tuple[str, str], tuple[float, Program]] = {}
+    async def get(self, merchant_id: str, program_id: str) -> Program:
+        """The merchant's program; another merchant's id is indistinguishable from a missing
+        one. Programs never change once created, so the process keeps them for a minute."""
+        key = (merchant_id, program_id)
+        program = self.res.caches.programs.get(key)
+        if program is None:
+            program = await self.res.db.programs.of_merchant(merchant_id, program_id)
+            if program is None:
+                raise NotFoundError("Program not found.", code="program_not_found")
+            self.res.caches.programs.put(key, program)
+        return program
 
-
-async def get_program(merchant_id: str, program_id: str) -> Program:
-    """The merchant's program; another merchant's id is indistinguishable from a missing one."""
-    key = (merchant_id, program_id)
-    cached = _cache.get(key)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
-    program = await Program.find_one({"_id": ObjectId(program_id), "merchant_id": merchant_id})
-    if program is None:
-        raise NotFoundError("Program not found.", code="program_not_found")
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-    _cache[key] = (time.monotonic() + _CACHE_SECONDS, program)
-    return program
-
-
-async def list_programs(
-    merchant_id: str, limit: int, cursor: str | None
-) -> tuple[list[Program], str | None]:
-    return await newest_first_page(Program, {"merchant_id": merchant_id}, limit, cursor)
+    async def page(
+        self, merchant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Program], str | None]:
+        return await self.res.db.programs.page(merchant_id, limit, cursor)

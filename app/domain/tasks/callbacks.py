@@ -8,60 +8,39 @@ fails is retried by arq with backoff; a receiver may see one event twice (we ret
 import logging
 from datetime import UTC, datetime
 
-from bson import ObjectId
-
-from app.domain.issuance.models import BulkIssuance
-from app.domain.issuance.services import IssuanceService
-from app.domain.tasks.services import describe_task
+from app.domain.tasks.services import TaskService
 from app.domain.webhooks.delivery import merchant_secret, post_event
-from app.lib.resources import Resources
+from app.storage.resources import Resources
+from app.storage.states import DeliveryStatus, EventType, TaskStatus
 
 log = logging.getLogger(__name__)
 
 
 async def deliver(res: Resources, issuance_id: str) -> None:
-    collection = BulkIssuance.get_pymongo_collection()
-    issuance = await BulkIssuance.get(ObjectId(issuance_id))
+    issuance = await res.db.issuances.get(issuance_id)
     if issuance is None or not issuance.callback_url:
         return
-    if (issuance.callback or {}).get("status") == "delivered":
+    if issuance.callback is not None and issuance.callback.status == DeliveryStatus.DELIVERED:
         return
-    await collection.update_one(
-        {"_id": issuance.id},
-        {
-            "$set": {"callback.status": "pending", "callback.url": issuance.callback_url},
-            "$inc": {"callback.attempts": 1},
-        },
+    await res.db.issuances.count_callback_attempt(str(issuance.id), issuance.callback_url)
+    task = TaskService(res).describe(issuance)
+    secret = await merchant_secret(res, issuance.merchant_id)
+    event_type = (
+        EventType.BULK_ISSUANCE_COMPLETED
+        if issuance.status == TaskStatus.COMPLETED
+        else EventType.BULK_ISSUANCE_FAILED
     )
-    task = describe_task(issuance, IssuanceService(res).download_url(issuance))
-    secret = await merchant_secret(res.vault, issuance.merchant_id)
     await post_event(
         issuance.callback_url,
         secret,
-        f"bulk_issuance.{issuance.status}",
+        event_type,
         task.model_dump(mode="json"),
         event_id=f"task-{issuance.task_id}",
     )
-    await collection.update_one(
-        {"_id": issuance.id},
-        {
-            "$set": {
-                "callback.status": "delivered",
-                "callback.lastError": None,
-                "callback.deliveredAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            }
-        },
-    )
+    delivered_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    await res.db.issuances.mark_callback_delivered(str(issuance.id), delivered_at)
     log.info("callback for task %s delivered", issuance.task_id)
 
 
-async def record_failure(issuance_id: str, error: str, final: bool) -> None:
-    await BulkIssuance.get_pymongo_collection().update_one(
-        {"_id": ObjectId(issuance_id), "callback.status": {"$ne": "delivered"}},
-        {
-            "$set": {
-                "callback.lastError": error[:500],
-                "callback.status": "failed" if final else "pending",
-            }
-        },
-    )
+async def record_failure(res: Resources, issuance_id: str, error: str, final: bool) -> None:
+    await res.db.issuances.record_callback_failure(issuance_id, error, final)

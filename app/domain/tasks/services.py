@@ -1,53 +1,32 @@
-import time
-
-from app.domain.issuance.models import BulkIssuance
-from app.domain.issuance.services import progress
-from app.domain.tasks.schemas import CallbackState, TaskOut
-
-
-def describe_task(issuance: BulkIssuance, csv_download_url: str | None) -> TaskOut:
-    return TaskOut(
-        taskId=issuance.task_id,
-        bulkIssuanceId=str(issuance.id),
-        programId=issuance.program_id,
-        status=issuance.status,
-        mode=issuance.mode,
-        requestedCount=issuance.requested_count,
-        issuedCount=issuance.issued_count,
-        failedCount=issuance.failed_count,
-        progress=progress(issuance),
-        csvDownloadUrl=csv_download_url,
-        error=issuance.error if issuance.status != "completed" else None,
-        createdAt=issuance.created_at,
-        startedAt=issuance.started_at,
-        completedAt=issuance.completed_at,
-        callback=CallbackState(**issuance.callback) if issuance.callback else None,
-    )
+from app.domain.issuance.services import IssuanceService
+from app.domain.tasks.schemas import TaskOut
+from app.lib.errors import NotFoundError
+from app.storage.models import BulkIssuance
+from app.storage.resources import Resources
+from app.storage.states import FINISHED_TASK
 
 
-class FinishedTaskCache:
-    """Finished tasks (completed/failed) no longer change, but clients keep polling them: each
-    API process keeps them for a few seconds and answers without a database read. Running
-    tasks are always read afresh, so their progress can never appear to go back. (The
-    callback's delivery state may lag by up to `ttl` seconds.)"""
+class TaskService:
+    def __init__(self, resources: Resources) -> None:
+        self.res = resources
 
-    def __init__(self, ttl: float = 5.0, size: int = 4096) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._entries: dict[tuple[str, str], tuple[float, BulkIssuance]] = {}
+    async def get(self, merchant_id: str, task_id: str) -> TaskOut:
+        """Finished tasks no longer change but clients keep polling them: the process keeps
+        them a few seconds (the callback's delivery state may lag by that much). Running tasks
+        are always read afresh, so their progress never appears to go back."""
+        key = (merchant_id, task_id)
+        issuance = self.res.caches.finished_tasks.get(key)
+        if issuance is None:
+            issuance = await self._read(merchant_id, task_id)
+            if issuance.status in FINISHED_TASK:
+                self.res.caches.finished_tasks.put(key, issuance)
+        return self.describe(issuance)
 
-    def get(self, merchant_id: str, task_id: str) -> BulkIssuance | None:
-        entry = self._entries.get((merchant_id, task_id))
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
+    async def _read(self, merchant_id: str, task_id: str) -> BulkIssuance:
+        issuance = await self.res.db.issuances.task_of_merchant(merchant_id, task_id)
+        if issuance is None:
+            raise NotFoundError("Task not found.", code="task_not_found")
+        return issuance
 
-    def put(self, merchant_id: str, issuance: BulkIssuance) -> None:
-        if issuance.status not in ("completed", "failed"):
-            return
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[(merchant_id, issuance.task_id)] = (time.monotonic() + self.ttl, issuance)
-
-
-finished_tasks = FinishedTaskCache()
+    def describe(self, issuance: BulkIssuance) -> TaskOut:
+        return TaskOut.from_issuance(issuance, IssuanceService(self.res).download_url(issuance))

@@ -2,24 +2,23 @@
 
 import json
 import uuid
+from typing import Any
 
 import httpx
-from bson import ObjectId
 
-from app.domain.merchants.models import Merchant
 from app.domain.webhooks import signing
-from app.lib.card_numbers import CardVault
+from app.storage.resources import Resources
 
 
-async def merchant_secret(vault: CardVault, merchant_id: str) -> str:
-    merchant = await Merchant.get(ObjectId(merchant_id))
+async def merchant_secret(res: Resources, merchant_id: str) -> str:
+    merchant = await res.db.merchants.get(merchant_id)
     if merchant is None or merchant.webhook_secret_enc is None:
         raise LookupError(f"merchant {merchant_id} has no webhook secret")
-    return vault.decrypt(merchant.webhook_secret_enc, merchant_id)
+    return res.vault.decrypt(merchant.webhook_secret_enc, merchant_id)
 
 
 async def post_event(
-    url: str, secret: str, event_type: str, data: dict, event_id: str | None = None
+    url: str, secret: str, event_type: str, data: dict[str, Any], event_id: str | None = None
 ) -> None:
     """Raises on a network error or a non-2xx answer, so the job retries."""
     payload = {"id": event_id or str(uuid.uuid4()), "type": event_type, "data": data}
@@ -29,7 +28,7 @@ async def post_event(
 async def post_signed(
     url: str,
     secret: str,
-    payload: dict,
+    payload: dict[str, Any],
     headers: dict[str, str] | None = None,
     signature_header: str = signing.HEADER,
 ) -> httpx.Response:

@@ -1,8 +1,21 @@
 from datetime import datetime
-from typing import Any
 
 from beanie import Document
 from pymongo import ASCENDING, IndexModel
+
+from app.storage.models.base import CamelEmbedded
+from app.storage.models.parts import Personalization, Recipient
+from app.storage.states import DeliveryStatus, IssuanceMode, TaskStatus
+
+
+class CallbackState(CamelEmbedded):
+    """Delivery of the completion callback to the program's callbackUrl."""
+
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: str | None = None
+    url: str | None = None
 
 
 class BulkIssuance(Document):
@@ -19,8 +32,8 @@ class BulkIssuance(Document):
     program_id: str
     task_id: str  # async: the id clients poll; sync: equal to the issuance id
     is_async: bool
-    mode: str  # "count" | "recipients"
-    status: str  # pending | running | completed | failed
+    mode: IssuanceMode
+    status: TaskStatus
     requested_count: int
     issued_count: int = 0
     failed_count: int = 0
@@ -30,11 +43,11 @@ class BulkIssuance(Document):
     is_physical: bool = False
     design_template: str | None = None
     shipping_config_id: str | None = None  # physical cards: where they ship
-    personalization: dict[str, Any] | None = None  # CardPersonalization, camelCase
+    personalization: Personalization | None = None
     name_line1_start_index: int | None = None  # numeric postfix of seq 0 (per program)
     name_line1_end_index: int | None = None
     expires_at: datetime
-    recipients: list[dict[str, Any]] | None = None
+    recipients: list[Recipient] | None = None
     notifications_open: bool = False  # recipients mode, until every notification is settled
     csv_key: str | None = None
     csv_upload_id: str | None = None
@@ -46,7 +59,7 @@ class BulkIssuance(Document):
     heartbeat_ms: int = 0
     recoveries: int = 0
     callback_url: str | None = None
-    callback: dict[str, Any] | None = None  # status, attempts, lastError, deliveredAt
+    callback: CallbackState | None = None
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -58,3 +71,16 @@ class BulkIssuance(Document):
             IndexModel([("merchant_id", ASCENDING), ("program_id", ASCENDING)]),
             IndexModel([("status", ASCENDING), ("heartbeat_ms", ASCENDING)]),
         ]
+
+
+class RequestKey(Document):
+    """The durable claim of a bulk request's Idempotency-Key: which issuance it produced."""
+
+    id: str  # type: ignore[assignment]  # sha256 of merchant id + key
+    issuance_id: str
+    fingerprint: str  # sha256 of the program and the request body
+    expires_at: datetime  # a TTL index removes the claim then (nx-27017 honours it too)
+
+    class Settings:
+        name = "request_keys"
+        indexes = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]

@@ -11,15 +11,27 @@ from typing import Any
 from beanie import Document
 from pymongo import ASCENDING, IndexModel
 
+from app.storage.models.base import CamelEmbedded, Embedded
+from app.storage.models.parts import Address, Shipping
+from app.storage.states import (
+    CutoffState,
+    DeliveryStatus,
+    EventType,
+    OrderStatus,
+    PrinterEventStatus,
+    ShippingPolicy,
+    SubmissionStatus,
+)
+
 
 class ShippingConfig(Document):
     """Synctera's bulk order configuration: where the parcel of a merchant's cards goes."""
 
     merchant_id: str
     name: str
-    policy: str  # AUTO | MANUAL
-    shipping: dict[str, Any]  # camelCase, as the API takes it
-    return_address: dict[str, Any] | None = None
+    policy: ShippingPolicy
+    shipping: Shipping
+    return_address: Address | None = None
     created_ms: int
     created_at: datetime
 
@@ -31,6 +43,49 @@ class ShippingConfig(Document):
         ]
 
 
+class OrderBatch(Embedded):
+    """The order's cards of one bulk issuance: how many, and their first and last seq."""
+
+    issuance: str
+    program: str
+    count: int
+    first: int
+    last: int
+
+
+class ManifestProgress(Embedded):
+    """A big manifest's multipart upload so far; `batch`/`seq`: where the next rows start."""
+
+    upload_id: str
+    etags: list[str]
+    batch: int
+    seq: int | None
+    rows: int
+    updated_ms: int
+
+
+class Submission(CamelEmbedded):
+    """The order's hand-over to the printer provider."""
+
+    provider: str
+    status: SubmissionStatus
+    attempts: int = 0
+    location: str | None = None
+    http_status: int | None = None
+    last_error: str | None = None
+
+
+class WebhookState(CamelEmbedded):
+    """The latest merchant webhook delivery of the order."""
+
+    event_id: str | None = None
+    type: EventType | None = None
+    status: DeliveryStatus
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: str | None = None
+
+
 class FulfillmentOrder(Document):
     """One parcel: every card claimed for it carries `fulfillment.order_id` = this id.
 
@@ -40,24 +95,22 @@ class FulfillmentOrder(Document):
 
     merchant_id: str
     shipping_config_id: str
-    trigger: str  # MANUAL | AUTO
+    trigger: ShippingPolicy
     cutoff_ms: int | None = None
-    status: str  # PENDING | SUBMITTED | SHIPPED | DELIVERED | FAILED
+    status: OrderStatus
     card_count: int = 0
-    # its cards by bulk issuance: issuance, program, count, first and last seq (set at the cut)
-    batches: list[dict[str, Any]] = []
+    batches: list[OrderBatch] = []  # set at the cut
     manifest_key: str | None = None  # set once the manifest is whole
-    # a big manifest's multipart upload so far: upload_id, etags, batch, seq, rows, updated_ms
-    manifest_progress: dict[str, Any] | None = None
+    manifest_progress: ManifestProgress | None = None
     provider: str
-    submission: dict[str, Any] | None = None
+    submission: Submission | None = None
     carrier: str | None = None
     tracking_number: str | None = None
     changes: int = 0
     # set before a printer event first moves cards: until then every card is ORDERED, so
     # `cardsByStatus` needs no scan of the order's cards (polling a big order stays cheap)
     cards_moved: bool = False
-    webhook: dict[str, Any] | None = None
+    webhook: WebhookState | None = None
     error: str | None = None
     created_ms: int
     created_at: datetime
@@ -67,7 +120,7 @@ class FulfillmentOrder(Document):
 
     @property
     def program_ids(self) -> list[str]:
-        return sorted({batch["program"] for batch in self.batches})
+        return sorted({batch.program for batch in self.batches})
 
     class Settings:
         name = "fulfillment_orders"
@@ -82,8 +135,8 @@ class FulfillmentEvent(Document):
 
     event_id: str
     order_id: str
-    status: str
-    body: dict[str, Any]
+    status: PrinterEventStatus
+    body: dict[str, Any]  # the event as received
     result: dict[str, Any] | None = None  # what the first delivery answered, once applied
     received_ms: int
 
@@ -96,13 +149,13 @@ class FulfillmentCutoff(Document):
     """The ledger of AUTO cut-offs: one row per (configuration, cut-off instant), unique.
 
     Whoever inserts the row owns that cut-off; `order_id` is chosen before the insert so a run
-    that died is resumed into the same order. `state`: claimed → ordered | empty.
+    that died is resumed into the same order.
     """
 
     shipping_config_id: str
     cutoff_ms: int
     order_id: str
-    state: str
+    state: CutoffState
     claimed_ms: int
 
     class Settings:

@@ -1,7 +1,5 @@
 """Every route path, named once."""
 
-OBJECT_ID_PATTERN = r"^[0-9a-f]{24}$"
-
 HEALTH = "/health"
 READY = "/ready"
 

@@ -1,0 +1,28 @@
+"""The API's models: snake_case attributes in Python, camelCase names on the wire, from one
+alias generator (the app's Pydantic plugin prefers aliases for bodies and for /schema)."""
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class ApiRequest(BaseModel):
+    """A request body: only its camelCase names are accepted; unknown fields are a 422."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+
+class ApiResponse(BaseModel):
+    """A response body, built in Python by attribute name."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+    )

@@ -1,0 +1,60 @@
+"""The documents, one module per collection family. References between documents are 24-hex
+strings, not ObjectIds, and money is int64 minor units: the dialect both MongoDB and the
+embedded nx-27017 serve correctly."""
+
+from app.storage.models.card import Card, CardFulfillment, CardNotification, CardView
+from app.storage.models.fulfillment import (
+    FulfillmentCutoff,
+    FulfillmentEvent,
+    FulfillmentOrder,
+    ManifestProgress,
+    OrderBatch,
+    PostfixCounter,
+    ShippingConfig,
+    Submission,
+    WebhookState,
+)
+from app.storage.models.issuance import BulkIssuance, CallbackState, RequestKey
+from app.storage.models.merchant import Merchant
+from app.storage.models.parts import Address, Personalization, Recipient, RecipientName, Shipping
+from app.storage.models.program import Program
+
+DOCUMENT_MODELS = [
+    Merchant,
+    Program,
+    BulkIssuance,
+    RequestKey,
+    Card,
+    ShippingConfig,
+    FulfillmentOrder,
+    FulfillmentEvent,
+    FulfillmentCutoff,
+    PostfixCounter,
+]
+
+__all__ = [
+    "DOCUMENT_MODELS",
+    "Address",
+    "BulkIssuance",
+    "CallbackState",
+    "Card",
+    "CardFulfillment",
+    "CardNotification",
+    "CardView",
+    "FulfillmentCutoff",
+    "FulfillmentEvent",
+    "FulfillmentOrder",
+    "ManifestProgress",
+    "Merchant",
+    "OrderBatch",
+    "Personalization",
+    "PostfixCounter",
+    "Program",
+    "Recipient",
+    "RecipientName",
+    "RequestKey",
+    "Shipping",
+    "ShippingConfig",
+    "Submission",
+    "WebhookState",
+]

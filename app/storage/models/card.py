@@ -1,0 +1,107 @@
+"""A gift card. Bulk paths write cards as plain documents for speed (see the cards
+repository); this model names the fields and owns the indexes."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from beanie import Document
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pymongo import ASCENDING, IndexModel
+
+from app.storage.models.base import CamelEmbedded, Embedded
+from app.storage.models.parts import Personalization, Recipient
+from app.storage.states import (
+    CardFulfillmentStatus,
+    CardStatus,
+    NotificationChannel,
+    NotificationStatus,
+)
+
+
+class CardNotification(CamelEmbedded):
+    """The recipient's notification: pending → sending → sent (or failed)."""
+
+    channel: NotificationChannel
+    status: NotificationStatus
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None  # nx-27017 returns a $set datetime as a string: both parse
+
+
+class CardFulfillment(Embedded):
+    """A physical card's way to its store. `moves` maps a status to the number of the order's
+    change that moved the card there, so a webhook lists exactly the cards of its change."""
+
+    status: CardFulfillmentStatus
+    order_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    updated_ms: int
+    moves: dict[str, int] = {}
+
+
+class Card(Document):
+    """`(program_id, bulk_issuance_id, seq)` is unique so a re-run of a chunk inserts only what
+    is missing (its prefix also serves listing a program's cards: one index fewer to write);
+    `number_hash` (HMAC of the number) is unique so no number is ever issued twice."""
+
+    merchant_id: str
+    program_id: str
+    bulk_issuance_id: str
+    seq: int
+    number_hash: str
+    number_enc: bytes
+    last_four: str
+    initial_value: int
+    balance: int
+    currency: str
+    status: CardStatus = CardStatus.ACTIVE
+    is_physical: bool = False
+    design_template: str | None = None
+    expires_at: datetime
+    recipient: Recipient | None = None
+    notification: CardNotification | None = None
+    shipping_config_id: str | None = None  # physical cards only
+    personalization: Personalization | None = None
+    fulfillment: CardFulfillment | None = None  # physical cards; digital: None
+    created_at: datetime
+
+    class Settings:
+        name = "cards"
+        indexes = [
+            IndexModel(
+                [("program_id", ASCENDING), ("bulk_issuance_id", ASCENDING), ("seq", ASCENDING)],
+                unique=True,
+            ),
+            IndexModel([("number_hash", ASCENDING)], unique=True),
+            # fulfillment claims and reads a configuration's cards (digital cards: null)
+            IndexModel([("shipping_config_id", ASCENDING)]),
+        ]
+
+
+def _str_id(value: Any) -> str:
+    return str(value)
+
+
+class CardView(BaseModel):
+    """A card as read for display: every field but the secret ones."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, BeforeValidator(_str_id)] = Field(alias="_id")
+    program_id: str
+    bulk_issuance_id: str
+    last_four: str
+    initial_value: int
+    balance: int
+    currency: str
+    status: CardStatus
+    is_physical: bool
+    design_template: str | None = None
+    expires_at: datetime
+    recipient: Recipient | None = None
+    notification: CardNotification | None = None
+    shipping_config_id: str | None = None
+    personalization: Personalization | None = None
+    fulfillment: CardFulfillment | None = None
+    created_at: datetime

@@ -1,0 +1,57 @@
+"""One repository per collection: the only code that knows a collection's field paths, its
+indexes and the raw PyMongo calls on it. Services speak in these methods."""
+
+from dataclasses import dataclass, field
+
+from app.storage.repositories.cards import CardRepository, EncryptedCard
+from app.storage.repositories.fulfillment_cutoffs import FulfillmentCutoffRepository
+from app.storage.repositories.fulfillment_events import FulfillmentEventRepository
+from app.storage.repositories.fulfillment_orders import FulfillmentOrderRepository
+from app.storage.repositories.issuances import (
+    IssuanceRepository,
+    OpenRecipientBatch,
+    StaleTask,
+)
+from app.storage.repositories.merchants import MerchantRepository
+from app.storage.repositories.postfix_counters import PostfixCounterRepository
+from app.storage.repositories.programs import ProgramRepository
+from app.storage.repositories.request_keys import RequestKeyRepository
+from app.storage.repositories.shipping_configs import ShippingConfigRepository
+
+
+@dataclass(frozen=True)
+class Repositories:
+    merchants: MerchantRepository = field(default_factory=MerchantRepository)
+    programs: ProgramRepository = field(default_factory=ProgramRepository)
+    issuances: IssuanceRepository = field(default_factory=IssuanceRepository)
+    request_keys: RequestKeyRepository = field(default_factory=RequestKeyRepository)
+    cards: CardRepository = field(default_factory=CardRepository)
+    postfix_counters: PostfixCounterRepository = field(default_factory=PostfixCounterRepository)
+    shipping_configs: ShippingConfigRepository = field(default_factory=ShippingConfigRepository)
+    fulfillment_orders: FulfillmentOrderRepository = field(
+        default_factory=FulfillmentOrderRepository
+    )
+    fulfillment_events: FulfillmentEventRepository = field(
+        default_factory=FulfillmentEventRepository
+    )
+    fulfillment_cutoffs: FulfillmentCutoffRepository = field(
+        default_factory=FulfillmentCutoffRepository
+    )
+
+
+__all__ = [
+    "CardRepository",
+    "FulfillmentCutoffRepository",
+    "FulfillmentEventRepository",
+    "FulfillmentOrderRepository",
+    "ShippingConfigRepository",
+    "EncryptedCard",
+    "IssuanceRepository",
+    "MerchantRepository",
+    "OpenRecipientBatch",
+    "PostfixCounterRepository",
+    "ProgramRepository",
+    "Repositories",
+    "RequestKeyRepository",
+    "StaleTask",
+]

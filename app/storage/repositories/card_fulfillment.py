@@ -1,0 +1,196 @@
+"""The cards collection's fulfillment queries (part of CardRepository): claiming a
+configuration's waiting cards into an order, moving them as the printer reports, reading an
+order's cards by seq range for its manifest.
+
+Every query of an order's cards names its `shipping_config_id` (indexed: digital cards have
+none), so it reads the configuration's cards, never the whole collection.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.lib.types import now_ms
+from app.storage.states import CardFulfillmentStatus
+
+# what a manifest row needs of a card (never `number_hash`, never the recipient)
+_MANIFEST_FIELDS = {
+    "_id": 1,
+    "number_enc": 1,
+    "personalization": 1,
+    "design_template": 1,
+    "expires_at": 1,
+}
+
+
+@dataclass(frozen=True)
+class ClaimedGroup:
+    """An order's cards of one bulk issuance: how many, and their first and last seq."""
+
+    issuance: str
+    count: int
+    first: int
+    last: int
+
+
+class ManifestCard(NamedTuple):
+    """A card as its manifest row prints it: read as a plain document, no model per card (a
+    tuple: the cheapest record to build, 100,000 times for a big order)."""
+
+    id: str
+    number_enc: bytes
+    name_line1: str | None
+    name_line2: str | None
+    carrier_message: str | None
+    card_image: str | None
+    thermal_color: str | None
+    design_template: str | None
+    expires_at: datetime
+
+
+class CardFulfillmentQueries:
+    @property
+    def collection(self) -> AsyncCollection[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def claim_waiting(
+        self, config_id: str, merchant_id: str, order_id: str, cutoff_ms: int | None
+    ) -> None:
+        """ONE `update_many` moves the configuration's CREATED, unclaimed cards to ORDERED in
+        order `order_id` (its change 1). Each document's update is atomic, so two concurrent
+        cuts never claim the same card; a card issued after the update ran stays CREATED for
+        the next order. AUTO (`cutoff_ms`): only the cards issued before the cut-off."""
+        waiting: dict[str, Any] = {
+            "shipping_config_id": config_id,
+            "merchant_id": merchant_id,
+            "fulfillment.status": CardFulfillmentStatus.CREATED,
+            "fulfillment.order_id": None,
+        }
+        if cutoff_ms is not None:
+            waiting["fulfillment.updated_ms"] = {"$lte": cutoff_ms}
+        await self.collection.update_many(
+            waiting,
+            {
+                "$set": {
+                    "fulfillment.order_id": order_id,
+                    "fulfillment.status": CardFulfillmentStatus.ORDERED,
+                    "fulfillment.updated_ms": now_ms(),
+                    "fulfillment.moves.ORDERED": 1,
+                }
+            },
+        )
+
+    async def claimed_groups(self, config_id: str, order_id: str) -> list[ClaimedGroup]:
+        """The order's cards by bulk issuance, in issuance order (nx-27017 groups on one field
+        only: the caller finds the programs from the issuances)."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"shipping_config_id": config_id, "fulfillment.order_id": order_id}},
+            {
+                "$group": {
+                    "_id": "$bulk_issuance_id",
+                    "count": {"$sum": 1},
+                    "first": {"$min": "$seq"},
+                    "last": {"$max": "$seq"},
+                }
+            },
+        ]
+        groups = [doc async for doc in await self.collection.aggregate(pipeline)]
+        return [
+            ClaimedGroup(g["_id"], g["count"], g["first"], g["last"])
+            for g in sorted(groups, key=lambda g: str(g["_id"]))
+        ]
+
+    async def count_by_status(self, config_id: str, order_id: str) -> dict[str, int]:
+        """The order's cards per fulfillment status (a scan of the order's cards)."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"shipping_config_id": config_id, "fulfillment.order_id": order_id}},
+            {"$group": {"_id": "$fulfillment.status", "n": {"$sum": 1}}},
+        ]
+        cursor = await self.collection.aggregate(pipeline)
+        return {doc["_id"]: doc["n"] async for doc in cursor}
+
+    async def move_in_order(
+        self,
+        config_id: str,
+        order_id: str,
+        allowed_from: Iterable[CardFulfillmentStatus],
+        to: CardFulfillmentStatus,
+        change: int,
+        card_ids: set[str] | None = None,
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+    ) -> int:
+        """Moves the order's cards (or those of `card_ids`) that are in `allowed_from` to `to`,
+        recording the change's number (`fulfillment.moves.<to>`); returns how many moved."""
+        query: dict[str, Any] = {
+            "shipping_config_id": config_id,
+            "fulfillment.order_id": order_id,
+            "fulfillment.status": {"$in": list(allowed_from)},
+        }
+        if card_ids:
+            query["_id"] = {"$in": [ObjectId(c) for c in card_ids]}
+        changes: dict[str, Any] = {
+            "fulfillment.status": to,
+            "fulfillment.updated_ms": now_ms(),
+            f"fulfillment.moves.{to}": change,
+        }
+        if carrier:
+            changes["fulfillment.carrier"] = carrier
+        if tracking_number:
+            changes["fulfillment.tracking_number"] = tracking_number
+        moved = await self.collection.update_many(query, {"$set": changes})
+        return moved.modified_count
+
+    async def moved_in_change(
+        self,
+        config_id: str,
+        order_id: str,
+        program_id: str,
+        status: CardFulfillmentStatus,
+        change: int,
+    ) -> list[str]:
+        """Ids of exactly the program's cards that change `change` moved to `status` (they
+        carry its number), whatever happened to them since; in id order."""
+        query = {
+            "shipping_config_id": config_id,
+            "fulfillment.order_id": order_id,
+            f"fulfillment.moves.{status}": change,
+            "program_id": program_id,
+        }
+        found = self.collection.find(query, {"_id": 1}).sort("_id", 1)
+        return [str(doc["_id"]) async for doc in found]
+
+    async def manifest_cards(
+        self, program_id: str, issuance_id: str, order_id: str, first_seq: int, count: int
+    ) -> list[ManifestCard]:
+        """The order's cards of one bulk issuance with seq in [first_seq, first_seq + count),
+        in seq order: a range read of the cards' unique `(program_id, bulk_issuance_id, seq)`
+        index, whose cost does not grow with the position (an `_id > x` query does on
+        nx-27017)."""
+        query = {
+            "program_id": program_id,
+            "bulk_issuance_id": issuance_id,
+            "seq": {"$gte": first_seq, "$lt": first_seq + count},
+            "fulfillment.order_id": order_id,
+        }
+        found = self.collection.find(query, _MANIFEST_FIELDS).sort("seq", 1)
+        return [_manifest_card(doc) async for doc in found]
+
+
+def _manifest_card(doc: dict[str, Any]) -> ManifestCard:
+    looks = doc.get("personalization") or {}
+    return ManifestCard(  # positional: the fields' order
+        str(doc["_id"]),
+        doc["number_enc"],
+        looks.get("nameLine1"),
+        looks.get("nameLine2"),
+        looks.get("carrierMessage"),
+        looks.get("cardImage"),
+        looks.get("thermalColor"),
+        doc.get("design_template"),
+        doc["expires_at"],
+    )

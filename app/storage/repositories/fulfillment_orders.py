@@ -1,0 +1,277 @@
+"""The fulfillment orders. Every move of an order's status, submission or manifest is a
+conditional update (on the statuses it may move from, or on the progress it read), so two jobs
+or two printer events never both move it."""
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from app.lib.pagination import newest_first_page
+from app.lib.types import now_ms
+from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch
+from app.storage.states import (
+    DeliveryStatus,
+    EventType,
+    OrderStatus,
+    SubmissionStatus,
+)
+
+# An order shows once its cards are claimed: not while a cut is under way (or came to nothing).
+_VISIBLE = {"card_count": {"$gt": 0}}
+# the time an order's move to a status stamps
+_STAMPS = {OrderStatus.SHIPPED: "shipped_ms", OrderStatus.DELIVERED: "delivered_ms"}
+
+
+def _oid(order_id: str | ObjectId) -> ObjectId:
+    return order_id if isinstance(order_id, ObjectId) else ObjectId(order_id)
+
+
+class FulfillmentOrderRepository:
+    @property
+    def collection(self) -> AsyncCollection[dict[str, Any]]:
+        return FulfillmentOrder.get_pymongo_collection()
+
+    # ----------------------------------------------------------------- create, read, list
+
+    async def insert_if_new(self, order: FulfillmentOrder) -> bool:
+        """False when an order with its id exists (a resumed AUTO cut-off's)."""
+        try:
+            await order.insert()
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, order_id: str | ObjectId) -> FulfillmentOrder | None:
+        return await FulfillmentOrder.get(_oid(order_id))
+
+    async def visible_of_merchant(self, merchant_id: str, order_id: str) -> FulfillmentOrder | None:
+        """Another merchant's order is indistinguishable from a missing one."""
+        return await FulfillmentOrder.find_one(
+            {"_id": ObjectId(order_id), "merchant_id": merchant_id, **_VISIBLE}
+        )
+
+    async def page_visible(
+        self,
+        merchant_id: str,
+        config_id: str | None,
+        status: OrderStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[FulfillmentOrder], str | None]:
+        query: dict[str, Any] = {"merchant_id": merchant_id, **_VISIBLE}
+        if config_id:
+            query["shipping_config_id"] = config_id
+        if status:
+            query["status"] = status
+        return await newest_first_page(FulfillmentOrder, query, limit, cursor)
+
+    async def delete_if_empty(self, order_id: str | ObjectId) -> None:
+        """A cut that claimed nothing leaves no order."""
+        await self.collection.delete_one({"_id": _oid(order_id), "card_count": 0})
+
+    async def delete_pending(self, order_id: str | ObjectId) -> None:
+        await self.collection.delete_one({"_id": _oid(order_id), "status": OrderStatus.PENDING})
+
+    async def record_batches(
+        self, order_id: str | ObjectId, batches: list[OrderBatch], card_count: int
+    ) -> None:
+        fields = {"batches": [b.model_dump() for b in batches], "card_count": card_count}
+        await self.collection.update_one({"_id": _oid(order_id)}, {"$set": fields})
+
+    async def quiet_pending(self, quiet_since_ms: int) -> AsyncIterator[str]:
+        """Ids of the PENDING orders created before `quiet_since_ms` whose manifest (if a chain
+        of jobs is writing one) has not moved on since."""
+        stuck = self.collection.find(
+            {"status": OrderStatus.PENDING, "created_ms": {"$lt": quiet_since_ms}},
+            {"_id": 1, "manifest_progress": 1},
+        )
+        async for doc in stuck:
+            if ((doc.get("manifest_progress") or {}).get("updated_ms") or 0) >= quiet_since_ms:
+                continue  # a chain of manifest jobs is still moving it on
+            yield str(doc["_id"])
+
+    # ----------------------------------------------------------------- changes
+
+    async def next_change(self, order_id: str | ObjectId) -> int:
+        """The number of the order's next change (`$inc`)."""
+        order = await self.collection.find_one_and_update(
+            {"_id": _oid(order_id)}, {"$inc": {"changes": 1}}, return_document=ReturnDocument.AFTER
+        )
+        if order is None:
+            raise LookupError(f"fulfillment order {order_id} is gone")
+        return int(order["changes"])
+
+    async def mark_cards_moved(self, order_id: str | ObjectId) -> None:
+        """From now on its cards' statuses are counted, not assumed ORDERED."""
+        await self.collection.update_one({"_id": _oid(order_id)}, {"$set": {"cards_moved": True}})
+
+    async def move_status(
+        self,
+        order_id: str | ObjectId,
+        to: OrderStatus,
+        allowed_from: Iterable[OrderStatus],
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+    ) -> bool:
+        """Moves the order to `to` if it is in `allowed_from` (stamping the time of a move to
+        SHIPPED or DELIVERED); False when it was not."""
+        changes: dict[str, Any] = {"status": to}
+        stamp = _STAMPS.get(to)
+        if stamp:
+            changes[stamp] = now_ms()
+        if carrier:
+            changes["carrier"] = carrier
+        if tracking_number:
+            changes["tracking_number"] = tracking_number
+        moved = await self.collection.update_one(
+            {"_id": _oid(order_id), "status": {"$in": list(allowed_from)}}, {"$set": changes}
+        )
+        return bool(moved.modified_count)
+
+    async def set_tracking(
+        self, order_id: str | ObjectId, carrier: str | None, tracking_number: str | None
+    ) -> None:
+        """Sets what is given of the parcel's tracking on a shipped (or delivered) order."""
+        changes = {"carrier": carrier, "tracking_number": tracking_number}
+        await self.collection.update_one(
+            {
+                "_id": _oid(order_id),
+                "status": {"$in": [OrderStatus.SHIPPED, OrderStatus.DELIVERED]},
+            },
+            {"$set": {k: v for k, v in changes.items() if v}},
+        )
+
+    # ----------------------------------------------------------------- submission
+
+    async def start_submission(self, order_id: str | ObjectId, provider: str, attempt: int) -> None:
+        state = {"provider": provider, "status": SubmissionStatus.PENDING, "attempts": attempt}
+        await self.collection.update_one({"_id": _oid(order_id)}, {"$set": {"submission": state}})
+
+    async def mark_submitted(
+        self,
+        order_id: str | ObjectId,
+        provider: str,
+        attempt: int,
+        location: str,
+        http_status: int | None,
+    ) -> bool:
+        """PENDING → SUBMITTED, with the provider's receipt; False when it was not PENDING."""
+        state: dict[str, Any] = {
+            "provider": provider,
+            "status": SubmissionStatus.SUBMITTED,
+            "attempts": attempt,
+            "location": location,
+        }
+        if http_status is not None:
+            state["httpStatus"] = http_status
+        state["lastError"] = None
+        moved = await self.collection.update_one(
+            {"_id": _oid(order_id), "status": OrderStatus.PENDING},
+            {
+                "$set": {
+                    "status": OrderStatus.SUBMITTED,
+                    "submitted_ms": now_ms(),
+                    "error": None,
+                    "submission": state,
+                }
+            },
+        )
+        return bool(moved.modified_count)
+
+    async def record_submission_error(
+        self, order_id: str | ObjectId, error: str, final: bool
+    ) -> None:
+        status = SubmissionStatus.FAILED if final else SubmissionStatus.RETRYING
+        await self.collection.update_one(
+            {"_id": _oid(order_id), "status": OrderStatus.PENDING},
+            {"$set": {"submission.status": status, "error": error[:500]}},
+        )
+
+    async def fail_pending(self, order_id: str | ObjectId) -> bool:
+        """PENDING → FAILED; False when it was not PENDING."""
+        failed = await self.collection.update_one(
+            {"_id": _oid(order_id), "status": OrderStatus.PENDING},
+            {"$set": {"status": OrderStatus.FAILED}},
+        )
+        return bool(failed.modified_count)
+
+    # ----------------------------------------------------------------- the manifest
+
+    async def set_manifest_key(self, order_id: str | ObjectId, key: str) -> None:
+        await self.collection.update_one({"_id": _oid(order_id)}, {"$set": {"manifest_key": key}})
+
+    async def advance_manifest(
+        self,
+        order_id: str | ObjectId,
+        before: ManifestProgress | None,
+        after: ManifestProgress,
+    ) -> bool:
+        """Records `after` if the progress is still `before` (same upload, same rows); False
+        when another job recorded a part first."""
+        expected: dict[str, Any]
+        if before:
+            expected = {"manifest_progress.upload_id": before.upload_id}
+            expected["manifest_progress.rows"] = before.rows
+        else:
+            expected = {"manifest_progress": None}
+        moved = await self.collection.update_one(
+            {"_id": _oid(order_id), **expected}, {"$set": {"manifest_progress": after.model_dump()}}
+        )
+        return bool(moved.modified_count)
+
+    async def drop_manifest_upload(self, order_id: str | ObjectId, upload_id: str) -> None:
+        """Forgets a multipart upload that is gone (expired): the manifest starts over."""
+        await self.collection.update_one(
+            {"_id": _oid(order_id), "manifest_progress.upload_id": upload_id},
+            {"$set": {"manifest_progress": None}},
+        )
+
+    # ----------------------------------------------------------------- the merchant webhook
+
+    async def count_webhook_attempt(
+        self, order_id: str, event_id: str, event_type: EventType
+    ) -> None:
+        """`webhook` describes the latest event: a new event starts its count at 1."""
+        same = await self.collection.update_one(
+            {"_id": ObjectId(order_id), "webhook.eventId": event_id},
+            {"$inc": {"webhook.attempts": 1}},
+        )
+        if not same.matched_count:
+            state = {
+                "eventId": event_id,
+                "type": event_type,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 1,
+                "lastError": None,
+            }
+            await self.collection.update_one(
+                {"_id": ObjectId(order_id)}, {"$set": {"webhook": state}}
+            )
+
+    async def webhook_delivered(
+        self, order_id: str, event_id: str, event_type: EventType, delivered_at: str
+    ) -> None:
+        await self._set_webhook(
+            order_id,
+            {
+                "eventId": event_id,
+                "type": event_type,
+                "status": DeliveryStatus.DELIVERED,
+                "deliveredAt": delivered_at,
+            },
+        )
+
+    async def webhook_failed(self, order_id: str, event_type: str, error: str, final: bool) -> None:
+        status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
+        await self._set_webhook(
+            order_id, {"type": event_type, "status": status, "lastError": error[:500]}
+        )
+
+    async def _set_webhook(self, order_id: str, fields: dict[str, Any]) -> None:
+        await self.collection.update_one(
+            {"_id": ObjectId(order_id)}, {"$set": {f"webhook.{k}": v for k, v in fields.items()}}
+        )

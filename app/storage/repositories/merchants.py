@@ -1,0 +1,28 @@
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.storage.models import Merchant
+
+
+class MerchantRepository:
+    @property
+    def collection(self) -> AsyncCollection[dict[str, Any]]:
+        return Merchant.get_pymongo_collection()
+
+    async def insert(self, merchant: Merchant) -> None:
+        """Raises DuplicateKeyError when another merchant holds the same API key."""
+        await merchant.insert()
+
+    async def get(self, merchant_id: str) -> Merchant | None:
+        return await Merchant.get(ObjectId(merchant_id))
+
+    async def by_api_key_hash(self, key_hash: str) -> Merchant | None:
+        return await Merchant.find_one({"api_key_hash": key_hash})
+
+    async def set_webhook_secret_if_missing(self, merchant_id: str, encrypted: bytes) -> None:
+        await self.collection.update_one(
+            {"_id": ObjectId(merchant_id), "webhook_secret_enc": None},
+            {"$set": {"webhook_secret_enc": encrypted}},
+        )

@@ -1,0 +1,127 @@
+"""Every state and event type the service stores or sends, as `str` enums.
+
+They compare equal to their values, so documents read back as plain strings match them, and
+PyMongo writes them as strings. The OpenAPI document shows each as an enum.
+"""
+
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    """A bulk issuance (its task, for queued ones): pending → running → completed | failed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+FINISHED_TASK = (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+class IssuanceMode(StrEnum):
+    COUNT = "count"
+    RECIPIENTS = "recipients"
+
+
+class CardStatus(StrEnum):
+    ACTIVE = "active"
+
+
+class NotificationChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class NotificationStatus(StrEnum):
+    """pending → sending (the intent, recorded before the send) → sent, or failed."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+OPEN_NOTIFICATION = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+
+
+class DeliveryStatus(StrEnum):
+    """A completion callback's or a merchant webhook's delivery."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class ShippingPolicy(StrEnum):
+    """AUTO: fulfilled daily at the cut-off; MANUAL: when the merchant asks."""
+
+    AUTO = "AUTO"
+    MANUAL = "MANUAL"
+
+
+class ShippingMethod(StrEnum):
+    STANDARD = "STANDARD"
+    TWO_DAY = "TWO_DAY"
+    OVERNIGHT = "OVERNIGHT"
+    INTERNATIONAL = "INTERNATIONAL"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    SUBMITTED = "SUBMITTED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class CardFulfillmentStatus(StrEnum):
+    """A physical card's: CREATED → ORDERED → SHIPPED → DELIVERED, or REJECTED / RETURNED."""
+
+    CREATED = "CREATED"
+    ORDERED = "ORDERED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    REJECTED = "REJECTED"
+    RETURNED = "RETURNED"
+
+
+class PrinterEventStatus(StrEnum):
+    """What the printer reports."""
+
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    REJECTED = "REJECTED"
+    RETURNED = "RETURNED"
+
+
+class PrinterEventOutcome(StrEnum):
+    APPLIED = "applied"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+
+
+class SubmissionStatus(StrEnum):
+    """An order's hand-over to the printer."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    SUBMITTED = "submitted"
+    FAILED = "failed"
+
+
+class CutoffState(StrEnum):
+    """A row of the AUTO cut-off ledger: claimed → ordered | empty."""
+
+    CLAIMED = "claimed"
+    ORDERED = "ordered"
+    EMPTY = "empty"
+
+
+class EventType(StrEnum):
+    """What we POST to a merchant's callbackUrl."""
+
+    BULK_ISSUANCE_COMPLETED = "bulk_issuance.completed"
+    BULK_ISSUANCE_FAILED = "bulk_issuance.failed"
+    FULFILLMENT_ORDER_UPDATED = "fulfillment_order.updated"
+    CARD_FULFILLMENT_UPDATED = "card.fulfillment.updated"
