@@ -15,7 +15,6 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
-from app.lib.pagination import id_filter, next_cursor
 from app.lib.types import utcnow
 from app.storage.models import (
     BulkIssuance,
@@ -25,6 +24,7 @@ from app.storage.models import (
     Recipient,
 )
 from app.storage.repositories.card_fulfillment import CardFulfillmentQueries
+from app.storage.repositories.paging import id_filter, next_cursor
 from app.storage.states import (
     OPEN_NOTIFICATION,
     CardFulfillmentStatus,

@@ -10,9 +10,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from app.lib.pagination import newest_first_page
 from app.lib.types import now_ms
 from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch
+from app.storage.repositories.paging import newest_first_page
 from app.storage.states import (
     DeliveryStatus,
     EventType,

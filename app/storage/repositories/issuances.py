@@ -8,9 +8,9 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.lib.pagination import newest_first_page
 from app.lib.types import now_ms, utcnow
 from app.storage.models import BulkIssuance
+from app.storage.repositories.paging import newest_first_page
 from app.storage.states import FINISHED_TASK, DeliveryStatus, IssuanceMode, TaskStatus
 
 _UNFINISHED = {"$nin": list(FINISHED_TASK)}

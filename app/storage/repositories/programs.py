@@ -3,8 +3,8 @@ from typing import Any
 from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.lib.pagination import newest_first_page
 from app.storage.models import Program
+from app.storage.repositories.paging import newest_first_page
 
 
 class ProgramRepository:
