@@ -51,9 +51,17 @@ class CardVault:
 
     def encrypt(self, number: str, card_id: str) -> bytes:
         """Nonce + ciphertext; the card id is bound as associated data so blobs can't be swapped."""
-        nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, number.encode(), card_id.encode())
+        return self.seal(number.encode(), card_id)
 
     def decrypt(self, blob: bytes, card_id: str) -> str:
+        return self.unseal(blob, card_id).decode()
+
+    def seal(self, data: bytes, context: str) -> bytes:
+        """Nonce + AES-GCM ciphertext of anything that holds card numbers (a stored response);
+        `context` (what the blob belongs to) is bound as associated data."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, context.encode())
+
+    def unseal(self, blob: bytes, context: str) -> bytes:
         nonce, ciphertext = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
-        return self._aead.decrypt(nonce, ciphertext, card_id.encode()).decode()
+        return self._aead.decrypt(nonce, ciphertext, context.encode())

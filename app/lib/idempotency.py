@@ -1,13 +1,15 @@
 """Idempotency-Key for every authenticated POST, with records in Redis (Stripe's semantics).
 
 A first request claims the key with SET NX (state `in_flight`), runs, and stores its status,
-headers and body for IDEMPOTENCY_TTL_SECONDS; 5xx responses are dropped so a retry can
+headers and body for IDEMPOTENCY_TTL_SECONDS, the body sealed with AES-GCM (it holds card
+numbers, which are stored nowhere in plain text); 5xx responses are dropped so a retry can
 succeed. A repeat gets the stored response with `Idempotent-Replayed: true`; a repeat with
 another body or path is a 422; a repeat while the first is running is a 409. The claim is
 atomic, so a burst of identical requests runs the handler exactly once. Bulk issuance also
 claims the key in MongoDB (app/domain/issuance/request_keys.py): Redis may lose a record.
 """
 
+import base64
 import hashlib
 import json
 import logging
@@ -28,6 +30,8 @@ from litestar.types import (
     Send,
 )
 from redis.exceptions import RedisError
+
+from app.lib.card_numbers import CardVault
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,7 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -
         return
     settings = scope["litestar_app"].state.settings
     redis = scope["litestar_app"].state.resources.redis
+    vault = scope["litestar_app"].state.resources.vault
     body, replay_receive = await _buffer_body(receive)
     fingerprint = _fingerprint(scope["method"], scope["path"], body)
     merchant = scope["user"].merchant_id
@@ -126,7 +131,7 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -
         "claimed" if claimed else "seen before",
     )
     if not claimed:
-        await _answer_repeat(send, existing, fingerprint)
+        await _answer_repeat(send, existing, fingerprint, vault, record_key)
         return
     await _run_and_record(
         app,
@@ -137,6 +142,7 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -
         record_key,
         fingerprint,
         settings.idempotency_ttl_seconds,
+        vault,
     )
 
 
@@ -162,7 +168,9 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _answer_repeat(send: Send, existing: bytes | None, fingerprint: str) -> None:
+async def _answer_repeat(
+    send: Send, existing: bytes | None, fingerprint: str, vault: CardVault, record_key: str
+) -> None:
     if existing is None:  # expired between SET and GET: treat as in flight, the client retries
         record: dict[str, Any] = {"state": "in_flight", "fingerprint": fingerprint}
     else:
@@ -186,7 +194,11 @@ async def _answer_repeat(send: Send, existing: bytes | None, fingerprint: str) -
         )
     else:
         headers = [(k.encode(), v.encode()) for k, v in record["headers"]]
-        body = record["body"].encode()
+        sealed = record.get("sealed_body")  # records written before sealing hold "body"
+        if sealed:
+            body = vault.unseal(base64.b64decode(sealed), record_key)
+        else:
+            body = record["body"].encode()
         headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
         await _send(send, record["status"], headers, body)
 
@@ -200,6 +212,7 @@ async def _run_and_record(
     record_key: str,
     fingerprint: str,
     ttl: int,
+    vault: CardVault,
 ) -> None:
     status = 500
     headers: list[tuple[str, str]] = []
@@ -230,7 +243,8 @@ async def _run_and_record(
                     "fingerprint": fingerprint,
                     "status": status,
                     "headers": headers,
-                    "body": body.decode(),
+                    # the body holds card numbers: sealed, never in plain text in Redis
+                    "sealed_body": base64.b64encode(vault.seal(bytes(body), record_key)).decode(),
                 }
                 await redis.set(record_key, json.dumps(record), ex=ttl)
         except RedisError:

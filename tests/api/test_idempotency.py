@@ -213,3 +213,45 @@ async def test_a_queued_batch_whose_key_redis_lost_is_not_queued_twice(tenant, d
     assert task["status"] == "completed" and task["issuedCount"] == 120
     assert len(list(db.bulk_issuances.find({"program_id": program["id"]}, {"_id": 1}))) == 1
     assert len(list(db.cards.find({"program_id": program["id"]}, {"_id": 1}))) == 120
+
+
+def _every_redis_value(redis_server) -> list[bytes]:
+    """Every value of every key in Redis, whatever its type."""
+    client = redis_server.client()
+    readers = {
+        b"string": lambda k: [client.get(k)],
+        b"hash": lambda k: list(client.hgetall(k).values()),
+        b"list": lambda k: client.lrange(k, 0, -1),
+        b"set": lambda k: list(client.smembers(k)),
+        b"zset": lambda k: client.zrange(k, 0, -1),
+    }
+    try:
+        values: list[bytes] = []
+        for key in client.scan_iter(count=1000):
+            values += [v for v in readers.get(client.type(key), lambda _: [])(key) if v]
+        return values
+    finally:
+        client.close()
+
+
+async def test_no_card_number_is_kept_in_redis(tenant, program, redis_server):
+    """The replayable 201 holds the full card numbers: Redis keeps it sealed (AES-GCM), and a
+    replay still answers the numbers."""
+    bodies = [
+        {"initialValue": "5.00", "count": 3},
+        {"initialValue": "5.00", "recipients": [{"customerName": "Ana"}, {"customerName": "Bo"}]},
+    ]
+    numbers: list[str] = []
+    for body in bodies:
+        key = new_key()
+        first = await tenant.bulk(program["id"], body, key)
+        assert first.status_code == 201, first.text
+        again = await tenant.bulk(program["id"], body, key)
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        numbers += [card["cardNumber"] for card in first.json()["cards"]]
+    assert len(numbers) == 5
+    values = _every_redis_value(redis_server)
+    assert values  # the records are there, sealed
+    leaked = [n for n in numbers if any(n.encode() in v for v in values)]
+    assert leaked == []
