@@ -101,7 +101,16 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -
     settings = scope["litestar_app"].state.settings
     redis = scope["litestar_app"].state.resources.redis
     vault = scope["litestar_app"].state.resources.vault
-    body, replay_receive = await _buffer_body(receive)
+    limit = settings.max_body_bytes
+    announced = _announced_length(scope)
+    try:
+        if announced is not None and announced > limit:
+            raise _BodyTooLarge  # refused before a byte of the body is read
+        body, replay_receive = await _buffer_body(receive, limit)
+    except _BodyTooLarge:
+        too_large = f"The request body is over the limit of {limit} bytes."
+        await _send_json(send, 413, _error("request_too_large", too_large))
+        return
     fingerprint = _fingerprint(scope["method"], scope["path"], body)
     merchant = scope["user"].merchant_id
     record_key = f"idem:{merchant}:{hashlib.sha256(raw_key).hexdigest()}"
@@ -146,13 +155,32 @@ async def _keyed(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -
     )
 
 
-async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
+class _BodyTooLarge(Exception):
+    """The body is over MAX_BODY_BYTES (announced, or as it streamed in)."""
+
+
+def _announced_length(scope: HTTPScope) -> int | None:
+    raw = dict(scope["headers"]).get(b"content-length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+async def _buffer_body(receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    """The whole body (the fingerprint needs it), refused past `limit` bytes while it streams:
+    memory stays bounded whatever a client sends."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body"):
             break
     body = b"".join(chunks)
