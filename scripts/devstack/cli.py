@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .ensure import Stack, ensure_mongo, ensure_redis, ensure_s3, ensure_smtp
+from .ensure import Stack, ensure_mongo, ensure_redis, ensure_s3, ensure_smtp, var_dir
 from .envfile import load_config
 from .probes import http_get_status
 from .processes import (
@@ -103,7 +103,7 @@ def _start_app(stack: Stack, config: Mapping[str, str], env: Mapping[str, str]) 
     api.wait_ready(lambda: http_get_status(f"{base}/health") == 200, 90, "GET /health")
     if not worker.alive():
         raise StackError(f"worker1 exited:\n{tail(worker.log_path)}")
-    mail_dir = ROOT / "var" / "mail"
+    mail_dir = stack.var / "mail"
     print(
         "\n"
         f"  API          {base}\n"
@@ -119,15 +119,39 @@ def _start_app(stack: Stack, config: Mapping[str, str], env: Mapping[str, str]) 
     )
 
 
+RESTART_DELAYS = (1.0, 30.0)  # the first wait before a restart, and the longest
+STEADY_SECONDS = 60.0  # up this long: the next crash waits the first delay again
+
+
 def _watch(stack: Stack) -> None:
-    """Until a signal: a process that exits stops the whole stack."""
+    """Until a signal (Ctrl-C): a process that exits is restarted after a back-off (1 s, then
+    doubling up to 30 s), with a line saying so, and everything else stays up."""
+    first, longest = RESTART_DELAYS
+    delays: dict[str, float] = {}
+    due: dict[str, float] = {}
+    up_since = {proc.name: time.monotonic() for proc in stack.started}
     while True:
+        now = time.monotonic()
         for proc in stack.started:
-            if proc.poll() is not None:
-                raise StackError(
-                    f"{proc.name} exited unexpectedly with code {proc.poll()}.\n"
-                    f"--- {proc.log_path} ---\n{tail(proc.log_path)}"
+            if proc.poll() is None:
+                if now - up_since[proc.name] > STEADY_SECONDS:
+                    delays.pop(proc.name, None)
+                continue
+            if proc.name not in due:
+                delay = delays.get(proc.name, first)
+                delays[proc.name] = min(delay * 2, longest)
+                due[proc.name] = now + delay
+                print(
+                    f"{proc.name} exited with code {proc.poll()}; restarting in {delay:.0f} s"
+                    f" (log {proc.log_path})",
+                    flush=True,
                 )
+                proc.stop()
+            elif now >= due[proc.name]:
+                del due[proc.name]
+                proc.start()
+                up_since[proc.name] = now
+                print(f"{proc.name} restarted (pid {proc.pid})", flush=True)
         time.sleep(0.5)
 
 
@@ -222,7 +246,7 @@ _EXPECTED = {
 
 def cmd_down(args: argparse.Namespace) -> int:
     """Stop processes left behind in var/run/*.pid (e.g. after the supervisor was killed)."""
-    run_dir = ROOT / "var" / "run"
+    run_dir = var_dir(ROOT) / "run"
     for pid_path in sorted(run_dir.glob("*.pid")):
         name = pid_path.stem
         pid = read_pid(pid_path)

@@ -5,6 +5,7 @@ Pid files go to var/run/<name>.pid, logs to var/log/<name>.log, data to var/<nam
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,12 +21,17 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SERVICE_NAMES = ("mongo", "redis", "s3", "smtp")
 
 
+def var_dir(root: Path) -> Path:
+    """Where data, pids and logs live: `var/`, or DEVSTACK_VAR_DIR (the tests' own)."""
+    return Path(os.environ.get("DEVSTACK_VAR_DIR") or root / "var")
+
+
 class Stack:
     """What `up` found or started; stops only what it started, newest first."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.var = root / "var"
+        self.var = var_dir(root)
         self.run_dir = self.var / "run"
         self.log_dir = self.var / "log"
         self.started: list[ManagedProcess] = []
