@@ -13,7 +13,7 @@ from app.domain.issuance.schemas import (
     BulkIssuanceSyncResponse,
     BulkIssueGiftCardRequest,
 )
-from app.domain.issuance.services import Accepted, IssuanceService
+from app.domain.issuance.services import IssuanceService
 from app.domain.urls import BULK_ISSUANCE, BULK_ISSUE, task_location
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
@@ -56,10 +56,9 @@ class IssuanceController(Controller):
         issued = await issuance.bulk_issue(merchant_id, programId, data, idempotency_key)
         # answered from MongoDB because Redis had lost the key's record
         headers = {"Idempotent-Replayed": "true"} if issued.replayed else {}
-        if isinstance(issued.result, Accepted):
-            accepted = issued.result.response
-            headers["Location"] = task_location(accepted.task_id)
-            return Response(accepted, status_code=HTTP_202_ACCEPTED, headers=headers)
+        if isinstance(issued.result, BulkIssuanceAsyncResponse):
+            headers["Location"] = task_location(issued.result.task_id)
+            return Response(issued.result, status_code=HTTP_202_ACCEPTED, headers=headers)
         return Response(issued.result, status_code=HTTP_201_CREATED, headers=headers)
 
     @get(BULK_ISSUE, operation_id="listBulkIssuances", summary="A program's bulk issuances")

@@ -49,7 +49,7 @@ async def claim(
                 code="idempotency_key_reused",
                 status_code=422,
             )
-        done = await db.issuances.exists(earlier.issuance_id)
+        done = await db.issuances.get(earlier.issuance_id)
         if done is not None:
             return Claim(key, earlier.issuance_id), done
     # expired, or its issuance was never written: take the claim over

@@ -38,15 +38,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Accepted:
-    response: BulkIssuanceAsyncResponse
-
-
-@dataclass(frozen=True)
 class Issued:
     """What a bulk request answers, and whether it answers an earlier request with its key."""
 
-    result: BulkIssuanceSyncResponse | Accepted
+    result: BulkIssuanceSyncResponse | BulkIssuanceAsyncResponse  # 201 | 202
     replayed: bool = False
 
 
@@ -176,10 +171,12 @@ class IssuanceService:
             issuance, summaries, self.res.store.presigned_get(issuance.csv_key)
         )
 
-    async def _answer_again(self, issuance: BulkIssuance) -> BulkIssuanceSyncResponse | Accepted:
+    async def _answer_again(
+        self, issuance: BulkIssuance
+    ) -> BulkIssuanceSyncResponse | BulkIssuanceAsyncResponse:
         """What the first request with this key answered (a queued one: its task)."""
         if issuance.is_async:
-            return Accepted(BulkIssuanceAsyncResponse.from_issuance(issuance))
+            return BulkIssuanceAsyncResponse.from_issuance(issuance)
         found = self.res.db.cards.encrypted(issuance.program_id, str(issuance.id))
         vault = self.res.vault
         summaries = [
@@ -205,7 +202,7 @@ class IssuanceService:
         except Exception:
             log.warning("could not queue %d notifications; left pending", len(card_ids))
 
-    async def _accept(self, issuance: BulkIssuance) -> Accepted:
+    async def _accept(self, issuance: BulkIssuance) -> BulkIssuanceAsyncResponse:
         issuance.current_job = jobs.advance_job_id(str(issuance.id), 0)
         issuance.queue = self.res.settings.queue_name
         issuance.heartbeat_ms = int(issuance.created_at.timestamp() * 1000)
@@ -216,7 +213,7 @@ class IssuanceService:
             await self.res.db.issuances.delete(str(issuance.id))
             raise
         log.info("accepted bulk issuance %s of %d cards", issuance.id, issuance.requested_count)
-        return Accepted(BulkIssuanceAsyncResponse.from_issuance(issuance))
+        return BulkIssuanceAsyncResponse.from_issuance(issuance)
 
     async def get(self, merchant_id: str, bulk_issuance_id: str) -> BulkIssuanceOut:
         issuance = await self.res.db.issuances.of_merchant(merchant_id, bulk_issuance_id)

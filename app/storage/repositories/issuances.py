@@ -50,9 +50,6 @@ class IssuanceRepository:
     async def get(self, issuance_id: str) -> BulkIssuance | None:
         return await BulkIssuance.get(ObjectId(issuance_id))
 
-    async def exists(self, issuance_id: str) -> BulkIssuance | None:
-        return await BulkIssuance.find_one({"_id": ObjectId(issuance_id)})
-
     async def of_merchant(self, merchant_id: str, issuance_id: str) -> BulkIssuance | None:
         return await BulkIssuance.find_one(
             {"_id": ObjectId(issuance_id), "merchant_id": merchant_id}
