@@ -40,12 +40,10 @@ async def advance(
     started = time.monotonic()
     rows = csv_export.RowFormat.for_issuance(issuance)
     parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, rows)
-    # what a card is built from never changes after the issuance is accepted: read it once
-    factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
     while True:
         await res.db.issuances.beat(str(issuance.id))
         if issuance.issued_count < issuance.requested_count:
-            await _issue_chunk(res, issuance, factory, parts)
+            await _issue_chunk(res, issuance, parts)
         elif len(issuance.csv_parts) < csv_export.part_count(issuance, res.settings.csv_part_rows):
             await _export_part(res, issuance)
         else:
@@ -67,11 +65,10 @@ async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance 
     return issuance
 
 
-async def _issue_chunk(
-    res: Resources, issuance: BulkIssuance, factory: CardFactory, parts: PartBuffer
-) -> None:
+async def _issue_chunk(res: Resources, issuance: BulkIssuance, parts: PartBuffer) -> None:
     start = issuance.issued_count
     end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
+    factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
     inserted = await insert_range(res.db.cards, factory, start, end)
     inserted.sort(key=lambda card: card.seq)
     await res.db.issuances.raise_issued(str(issuance.id), end)
