@@ -72,6 +72,21 @@ class Settings(BaseSettings):
     notification_max_tries: int = 8
     callback_max_tries: int = 8
 
+    # Webhooks and callbacks (the outbox): exponential backoff from BASE, each wait capped at
+    # MAX_DELAY and jittered, until SPAN after the event; then the delivery is `failed`.
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_delay_seconds: float = 6 * 3600.0
+    webhook_retry_span_seconds: float = 3 * 86_400.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_secret_grace_seconds: int = 86_400  # a rotated secret still signs this long
+    # Recipient notifications: the same schedule, measured in hours.
+    notification_retry_base_seconds: float = 60.0
+    notification_retry_max_delay_seconds: float = 3600.0
+    notification_retry_span_seconds: float = 24 * 3600.0
+    # Outgoing URLs (callbacks, printer, SMS gateway) to loopback or private addresses are
+    # refused unless this is set (development, tests); link-local/metadata ones always are.
+    allow_private_urls: bool = False
+
     # Physical cards: AUTO configurations are fulfilled daily at this wall-clock time ("HH:MM",
     # or "HH:MM:SS") in this zone; the check runs every SWEEP_INTERVAL_SECONDS and at start-up.
     fulfillment_cutoff: str = Field(default="21:30", pattern=r"^\d{2}:\d{2}(:\d{2})?$")

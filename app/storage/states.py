@@ -26,6 +26,7 @@ class IssuanceMode(StrEnum):
 
 class CardStatus(StrEnum):
     ACTIVE = "active"
+    INACTIVE = "inactive"
 
 
 class NotificationChannel(StrEnum):
@@ -73,6 +74,7 @@ class OrderStatus(StrEnum):
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
 class CardFulfillmentStatus(StrEnum):

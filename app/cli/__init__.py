@@ -1,0 +1,20 @@
+"""Operator commands, one module per group: `python -m app.cli merchant create NAME`,
+`python -m app.cli seed-demo`, the dev printer: `python -m app.cli printer advance ORDER STATUS`.
+
+Each group module has `register(commands)`, which adds its sub-commands and sets `run`.
+"""
+
+import argparse
+
+from app.cli import merchants, printer
+
+GROUPS = (merchants, printer)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.register(commands)
+    args = parser.parse_args(argv)
+    args.run(args)
