@@ -18,7 +18,7 @@ from app.domain.fulfillment.controllers import (
 )
 from app.domain.health.controllers import HealthController
 from app.domain.issuance.controllers import IssuanceController
-from app.domain.merchants.controllers import TokenController
+from app.domain.merchants.controllers import TokenController, WebhookSecretController
 from app.domain.programs.controllers import ProgramController
 from app.domain.tasks.controllers import TaskController
 from app.lib.auth import jwt_auth
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ShippingConfigController,
             FulfillmentOrderController,
             PrinterEventController,
+            WebhookSecretController,
         ],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,

@@ -8,6 +8,7 @@ from arq.typing import WorkerSettingsBase
 
 from app.lib.logging import configure_logging
 from app.lib.settings import get_settings
+from app.lib.url_safety import UnsafeUrl, check_url
 from app.storage.resources import Resources
 from workers import jobs
 
@@ -15,8 +16,21 @@ _settings = get_settings()
 _timeout = _settings.job_timeout_seconds
 
 
+async def _check_destinations() -> None:
+    """The printer and SMS gateway URLs are ours, not a merchant's, but a typo must not point
+    the worker at a metadata service either: refuse to start (each request checks again)."""
+    for name in ("printer_url", "sms_webhook_url"):
+        url = getattr(_settings, name)
+        if url:
+            try:
+                await check_url(url, _settings.allow_private_urls)
+            except UnsafeUrl as exc:
+                raise SystemExit(f"{name.upper()} refused: {exc}") from exc
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(_settings.log_level)
+    await _check_destinations()
     ctx["resources"] = await Resources.open(_settings)
 
 

@@ -19,6 +19,15 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     create = merchant_commands.add_parser("create", help="create a merchant and print its key")
     create.add_argument("name")
     create.set_defaults(run=lambda args: asyncio.run(_merchant_create(args.name)))
+    rotate = merchant_commands.add_parser(
+        "rotate-webhook-secret",
+        help="give a merchant a new webhook secret (the old one signs too for a grace period)",
+    )
+    rotate.add_argument("merchant_id")
+    rotate.add_argument("--grace-seconds", type=int, help="default WEBHOOK_SECRET_GRACE_SECONDS")
+    rotate.set_defaults(
+        run=lambda args: asyncio.run(_rotate_secret(args.merchant_id, args.grace_seconds))
+    )
     seed = commands.add_parser(
         "seed-demo", help="create the demo merchant (DEMO_API_KEY) and program"
     )
@@ -34,6 +43,17 @@ async def _merchant_create(name: str) -> None:
     print(f"merchant id:    {created.merchant.id}")
     print(f"api key:        {created.api_key}   (shown once: store it now)")
     print(f"webhook secret: {created.webhook_secret}   (verifies our callbacks)")
+
+
+async def _rotate_secret(merchant_id: str, grace_seconds: int | None) -> None:
+    res = await Resources.open(get_settings())
+    try:
+        rotated = await MerchantService(res).rotate_webhook_secret(merchant_id, grace_seconds)
+    finally:
+        await res.close()
+    expires = rotated.previous_secret_expires_at.isoformat(timespec="seconds")
+    print(f"webhook secret: {rotated.secret}   (shown once)")
+    print(f"the previous secret also signs until {expires}")
 
 
 async def _seed_demo() -> None:

@@ -51,6 +51,7 @@ class HttpProvider:
     name = "http"
 
     def __init__(self, settings: Settings, store: ObjectStore) -> None:
+        self.settings = settings
         self.url, self.secret = settings.printer_url, settings.printer_secret
         self.ttl = settings.manifest_link_ttl_seconds
         self.store = store
@@ -69,7 +70,7 @@ class HttpProvider:
             "returnAddress": return_address.model_dump(mode="json") if return_address else None,
         }
         response = await post_signed(
-            self.url, self.secret, notice, signature_header=SIGNATURE_HEADER
+            self.settings, self.url, self.secret, notice, signature_header=SIGNATURE_HEADER
         )
         return Receipt(location=self.url, http_status=response.status_code)
 

@@ -3,6 +3,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.lib.schema import ApiRequest, ApiResponse
+from app.lib.types import UtcDatetime
 
 
 class TokenRequest(ApiRequest):
@@ -17,3 +18,15 @@ class TokenResponse(ApiResponse):
     @classmethod
     def from_token(cls, token: str, ttl_seconds: int) -> "TokenResponse":
         return cls(access_token=token, expires_in=ttl_seconds)
+
+
+class SecretRotation(ApiRequest):
+    """How long the secret being replaced keeps signing (both signatures are sent meanwhile),
+    so receivers can switch to the new one without dropping a call."""
+
+    grace_period_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] | None = None
+
+
+class RotatedSecret(ApiResponse):
+    secret: str  # shown once
+    previous_secret_expires_at: UtcDatetime

@@ -10,9 +10,10 @@ from bson import ObjectId
 from litestar.security.jwt import JWTAuth
 from pymongo.errors import DuplicateKeyError
 
-from app.domain.merchants.schemas import TokenResponse
+from app.domain.merchants.schemas import RotatedSecret, TokenResponse
 from app.domain.webhooks.signing import new_secret
-from app.lib.errors import UnauthorizedError
+from app.lib.errors import ConflictError, NotFoundError, UnauthorizedError
+from app.lib.types import utcnow
 from app.storage.models import Merchant
 from app.storage.resources import Resources
 
@@ -78,6 +79,31 @@ class MerchantService:
             merchant = await self._give_webhook_secret(merchant)
         assert merchant.webhook_secret_enc is not None
         return merchant, self.res.vault.decrypt(merchant.webhook_secret_enc, str(merchant.id))
+
+    async def rotate_webhook_secret(
+        self, merchant_id: str, grace_seconds: int | None = None
+    ) -> RotatedSecret:
+        """A new secret signs from now on; the one it replaces also signs for the grace
+        period (the default is WEBHOOK_SECRET_GRACE_SECONDS)."""
+        grace = self.res.settings.webhook_secret_grace_seconds
+        grace = grace if grace_seconds is None else grace_seconds
+        merchant = await self.res.db.merchants.get(merchant_id)
+        if merchant is None:
+            raise NotFoundError("Merchant not found.", code="merchant_not_found")
+        if merchant.webhook_secret_enc is None:
+            merchant = await self._give_webhook_secret(merchant)
+        assert merchant.webhook_secret_enc is not None
+        secret = new_secret()
+        expires = utcnow() + timedelta(seconds=grace)
+        encrypted = self.res.vault.encrypt(secret, merchant_id)
+        if not await self.res.db.merchants.rotate_webhook_secret(
+            merchant_id, merchant.webhook_secret_enc, encrypted, expires
+        ):
+            raise ConflictError(
+                "The secret was rotated by another request meanwhile; try again.",
+                code="rotation_in_progress",
+            )
+        return RotatedSecret(secret=secret, previous_secret_expires_at=expires)
 
     async def _give_webhook_secret(self, merchant: Merchant) -> Merchant:
         """Stores a new secret unless one appeared meanwhile; returns the merchant as stored."""

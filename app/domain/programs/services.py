@@ -1,5 +1,6 @@
 from app.domain.programs.schemas import ProgramCreate
 from app.lib.errors import NotFoundError
+from app.lib.url_safety import require_safe_url
 from app.storage.models import Program
 from app.storage.resources import Resources
 
@@ -10,6 +11,10 @@ class ProgramService:
 
     async def create(self, merchant_id: str, data: ProgramCreate) -> Program:
         settings = self.res.settings
+        if data.callback_url:
+            await require_safe_url(
+                str(data.callback_url), settings.allow_private_urls, ["body", "callbackUrl"]
+            )
         program = Program(
             merchant_id=merchant_id,
             name=data.name,

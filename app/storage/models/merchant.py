@@ -9,6 +9,9 @@ class Merchant(Document):
     name: str
     api_key_hash: str  # SHA-256 of the key: keys are random, so a fast hash is enough
     webhook_secret_enc: bytes | None = None  # AES-GCM; signs callbacks to the merchant
+    # after a rotation, the secret before it also signs until `previous_secret_expires_at`
+    previous_webhook_secret_enc: bytes | None = None
+    previous_secret_expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     class Settings:

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -26,3 +27,20 @@ class MerchantRepository:
             {"_id": ObjectId(merchant_id), "webhook_secret_enc": None},
             {"$set": {"webhook_secret_enc": encrypted}},
         )
+
+    async def rotate_webhook_secret(
+        self, merchant_id: str, current: bytes, new: bytes, previous_expires_at: datetime
+    ) -> bool:
+        """Makes `new` the secret and `current` the previous one, if `current` is still the
+        secret (a concurrent rotation wins otherwise); False when it was not."""
+        result = await self.collection.update_one(
+            {"_id": ObjectId(merchant_id), "webhook_secret_enc": current},
+            {
+                "$set": {
+                    "webhook_secret_enc": new,
+                    "previous_webhook_secret_enc": current,
+                    "previous_secret_expires_at": previous_expires_at,
+                }
+            },
+        )
+        return result.modified_count == 1
