@@ -19,8 +19,10 @@ from app.domain.fulfillment.controllers import (
 from app.domain.health.controllers import HealthController
 from app.domain.issuance.controllers import IssuanceController
 from app.domain.merchants.controllers import TokenController, WebhookSecretController
+from app.domain.notifications.controllers import NotificationController
 from app.domain.programs.controllers import ProgramController
 from app.domain.tasks.controllers import TaskController
+from app.domain.webhooks.controllers import WebhookDeliveryController
 from app.lib.auth import jwt_auth
 from app.lib.exception_handlers import EXCEPTION_HANDLERS
 from app.lib.idempotency import idempotency_middleware
@@ -49,11 +51,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProgramController,
             IssuanceController,
             CardController,
+            NotificationController,
             TaskController,
             ShippingConfigController,
             FulfillmentOrderController,
             PrinterEventController,
             WebhookSecretController,
+            WebhookDeliveryController,
         ],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,

@@ -15,14 +15,17 @@ from arq import Retry
 from app.domain.fulfillment import auto as auto_fulfillment
 from app.domain.fulfillment import submission
 from app.domain.fulfillment import webhooks as fulfillment_webhooks
-from app.domain.issuance import batch, recovery
-from app.domain.notifications import services as notifications
+from app.domain.issuance import batch, completion_callback, failed_export, recovery, status_chain
+from app.domain.notifications import sending as notifications
 from app.domain.tasks import callbacks
+from app.domain.webhooks import outbox
 from app.storage.resources import Resources
 from workers.outages import backoff_seconds, describe
 
 log = logging.getLogger(__name__)
 JobContext = dict[str, Any]  # arq's per-job context: job_id, job_try, and our `resources`
+# how each kind of event is rendered and shown when the outbox sends it
+WEBHOOK_SOURCES: outbox.Sources = {**callbacks.SOURCES, **fulfillment_webhooks.SOURCES}
 
 
 def _res(ctx: JobContext) -> Resources:
@@ -62,6 +65,45 @@ async def advance_issuance(ctx: JobContext, issuance_id: str) -> None:
         raise _retry_later(ctx, exc) from exc
 
 
+async def export_failed_issuance(ctx: JobContext, issuance_id: str) -> None:
+    """A step of the CSV of a failed batch's cards; after its tries the sweeper re-queues it."""
+    res = _res(ctx)
+    timeout = res.settings.job_timeout_seconds
+
+    async def export() -> None:
+        async with asyncio.timeout(timeout * 0.8):
+            await failed_export.run(res, issuance_id, ctx["job_id"], slice_seconds=timeout * 0.4)
+
+    await _retrying(
+        ctx,
+        f"CSV of failed bulk issuance {issuance_id}",
+        res.settings.job_max_tries,
+        export,
+        lambda reason, final: failed_export.record_failure(issuance_id, reason, final),
+        error_text=describe,
+    )
+
+
+async def switch_card_status(ctx: JobContext, change_id: str) -> None:
+    """A step of a batch's deactivate / activate; failures feed the sweeper like a batch's."""
+    res = _res(ctx)
+    timeout = res.settings.job_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout * 0.8):
+            await status_chain.advance(res, change_id, ctx["job_id"], slice_seconds=timeout * 0.4)
+    except Exception as exc:
+        reason = describe(exc)
+        log.warning("status change %s: %s (try %d)", change_id, reason, ctx.get("job_try", 1))
+        try:
+            if ctx.get("job_try", 1) >= res.settings.job_max_tries:
+                await status_chain.fail(res, change_id, reason)
+                return
+            await status_chain.note_error(res, change_id, reason)
+        except Exception:  # the database is what is down: the sweeper finishes the story
+            log.warning("could not record the failure of status change %s", change_id)
+        raise _retry_later(ctx, exc) from exc
+
+
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -87,31 +129,57 @@ async def _retrying(
 
 
 async def send_notification(ctx: JobContext, card_id: str) -> None:
-    await _retrying(
-        ctx,
-        f"notification for card {card_id}",
-        _res(ctx).settings.notification_max_tries,
-        lambda: notifications.send_for_card(_res(ctx), card_id),
-        lambda error, final: notifications.record_failure(_res(ctx), card_id, error, final),
-    )
+    """One try, if due. Not retried by arq: a failure is scheduled on the card, and the sweep
+    queues the next try when it is due (so a Redis that loses its jobs loses nothing)."""
+    await notifications.send_due(_res(ctx), card_id)
+
+
+async def deliver_webhook(ctx: JobContext, delivery_id: str) -> None:
+    """One attempt of an outbox delivery, if it is due and no other worker holds it. Never
+    retried by arq: the outbox schedules the next attempt (and the cron sends what is lost)."""
+    await outbox.deliver_one(_res(ctx), WEBHOOK_SOURCES, delivery_id)
+
+
+async def deliver_webhooks(ctx: JobContext) -> None:
+    """Cron: the outbox's due deliveries (retries, and any whose job Redis lost)."""
+    res = _res(ctx)
+    # claims new deliveries while one begun now still ends inside the job's timeout (not
+    # cut by an asyncio.timeout: its lanes are never cancelled, see outbox.deliver_due)
+    timeout = res.settings.job_timeout_seconds
+    claiming = max(1.0, timeout * 0.5 - res.settings.webhook_timeout_seconds)
+    try:
+        attempted = await outbox.deliver_due(res, WEBHOOK_SOURCES, claiming)
+    except Exception as exc:  # the next tick tries again; nothing is lost meanwhile
+        log.warning("webhooks: %s", describe(exc))
+        return
+    if attempted:
+        log.info("webhooks: %d delivery attempt(s)", attempted)
+
+
+async def _into_outbox(ctx: JobContext, what: str, call: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await call()
+    except Exception as exc:
+        log.warning("%s: not in the outbox yet (%s)", what, type(exc).__name__)
+        raise _retry_later(ctx, exc) from exc
 
 
 async def deliver_callback(ctx: JobContext, issuance_id: str) -> None:
-    await _retrying(
+    """A job queued by an older version: its callback goes to the outbox, which sends it."""
+    await _into_outbox(
         ctx,
         f"callback for {issuance_id}",
-        _res(ctx).settings.callback_max_tries,
-        lambda: callbacks.deliver(_res(ctx), issuance_id),
-        lambda error, final: callbacks.record_failure(_res(ctx), issuance_id, error, final),
+        lambda: completion_callback.ensure(_res(ctx), issuance_id),
     )
 
 
 async def sweep(ctx: JobContext) -> None:
-    """Cron: restart queued batches whose chain of jobs broke; re-queue stuck notifications."""
+    """Cron: restart queued batches whose chain of jobs broke; queue the notifications due."""
     recovered = await recovery.recover_stale_tasks(_res(ctx))
-    requeued = await notifications.requeue_pending(_res(ctx))
+    recovered += await status_chain.recover_stale_changes(_res(ctx))  # deactivate / activate
+    requeued = await notifications.queue_due(_res(ctx))
     if recovered or requeued:
-        log.info("sweep: %d task(s) recovered, %d notification(s) re-queued", recovered, requeued)
+        log.info("sweep: %d task(s) recovered, %d notification(s) queued", recovered, requeued)
 
 
 async def submit_fulfillment_order(ctx: JobContext, order_id: str) -> None:
@@ -137,13 +205,12 @@ async def submit_fulfillment_order(ctx: JobContext, order_id: str) -> None:
 async def deliver_fulfillment_webhook(
     ctx: JobContext, order_id: str, event_type: str, program_id: str, change: dict[str, Any]
 ) -> None:
-    await _retrying(
+    """A job queued by an older version: its event goes to the outbox, which sends it."""
+    await _into_outbox(
         ctx,
         f"{event_type} for order {order_id}",
-        _res(ctx).settings.callback_max_tries,
-        lambda: fulfillment_webhooks.deliver(_res(ctx), order_id, event_type, program_id, change),
-        lambda error, final: fulfillment_webhooks.record_failure(
-            _res(ctx), order_id, event_type, error, final
+        lambda: fulfillment_webhooks.ensure_event(
+            _res(ctx), order_id, event_type, program_id, change
         ),
     )
 

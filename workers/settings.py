@@ -47,20 +47,22 @@ class WorkerSettings(WorkerSettingsBase):
     # timeout + 10 s, and that lock is how long a crashed worker's job waits to run again.
     functions = [
         func(jobs.advance_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
-        func(jobs.send_notification, max_tries=_settings.notification_max_tries, timeout=_timeout),
-        func(jobs.deliver_callback, max_tries=_settings.callback_max_tries, timeout=_timeout),
+        func(jobs.export_failed_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
+        func(jobs.switch_card_status, max_tries=_settings.job_max_tries, timeout=_timeout),
+        # no kept result: the sweep queues the card's next try under the same job id
+        func(jobs.send_notification, timeout=_timeout, keep_result=0),
+        # one attempt each: the outbox schedules the next (attempt ids are unique, none kept)
+        func(jobs.deliver_webhook, max_tries=1, timeout=_timeout, keep_result=0),
+        # jobs an older version queued: they put their event in the outbox
+        func(jobs.deliver_callback, max_tries=_settings.job_max_tries, timeout=_timeout),
         func(
             jobs.submit_fulfillment_order, max_tries=_settings.printer_max_tries, timeout=_timeout
         ),
-        func(
-            jobs.deliver_fulfillment_webhook,
-            max_tries=_settings.callback_max_tries,
-            timeout=_timeout,
-        ),
+        func(jobs.deliver_fulfillment_webhook, max_tries=_settings.job_max_tries, timeout=_timeout),
     ]
     # Each tick and at start-up: the sweeper re-queues broken batch chains; AUTO fulfillment
     # checks for the latest cut-off, so a missed one is caught up (its ledger keeps it once
-    # per cut-off across workers).
+    # per cut-off across workers); the outbox's due webhooks are sent.
     cron_jobs = [
         cron(
             job,
@@ -69,7 +71,7 @@ class WorkerSettings(WorkerSettingsBase):
             timeout=_timeout,
             unique=True,
         )
-        for job in (jobs.sweep, jobs.fulfillment_cutoffs)
+        for job in (jobs.sweep, jobs.fulfillment_cutoffs, jobs.deliver_webhooks)
     ]
     on_startup = staticmethod(startup)
     on_shutdown = staticmethod(shutdown)

@@ -1,14 +1,16 @@
 """Operator commands, one module per group: `python -m app.cli merchant create NAME`,
-`python -m app.cli seed-demo`, the dev printer: `python -m app.cli printer advance ORDER STATUS`.
+`python -m app.cli seed-demo`, the dev printer: `python -m app.cli printer advance ORDER STATUS`,
+a FAILED fulfillment order: `python -m app.cli orders resubmit|cancel ORDER_ID`, webhook
+deliveries: `python -m app.cli webhooks list --merchant ID [--state S]|redeliver DELIVERY_ID`.
 
 Each group module has `register(commands)`, which adds its sub-commands and sets `run`.
 """
 
 import argparse
 
-from app.cli import merchants, printer
+from app.cli import merchants, orders, printer, webhooks
 
-GROUPS = (merchants, printer)
+GROUPS = (merchants, printer, orders, webhooks)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,9 @@ class TtlCache(Generic[K, V]):
             return None
         return entry[1]
 
+    def drop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
     def put(self, key: K, value: V) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()

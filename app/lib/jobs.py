@@ -4,15 +4,25 @@ Job ids make enqueueing idempotent: arq refuses a second job with an id that is 
 running, or still has a kept result.
 """
 
-from typing import Any
-
 from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
 
 ADVANCE_ISSUANCE = "advance_issuance"
+EXPORT_FAILED_ISSUANCE = "export_failed_issuance"
 SEND_NOTIFICATION = "send_notification"
-DELIVER_CALLBACK = "deliver_callback"
+DELIVER_CALLBACK = "deliver_callback"  # older versions' jobs, still run (into the outbox)
 SUBMIT_ORDER = "submit_fulfillment_order"
-DELIVER_FULFILLMENT_WEBHOOK = "deliver_fulfillment_webhook"
+DELIVER_FULFILLMENT_WEBHOOK = "deliver_fulfillment_webhook"  # older versions' jobs, too
+DELIVER_WEBHOOK = "deliver_webhook"  # one attempt of an outbox delivery
+SWITCH_CARD_STATUS = "switch_card_status"
+_ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
+
+
+async def job_alive(redis: ArqRedis, queue_name: str, job_id: str | None) -> bool:
+    """Whether arq still has the job queued, deferred or running (the sweeper's question)."""
+    if not job_id:
+        return False
+    return await Job(job_id, redis, _queue_name=queue_name).status() in _ALIVE
 
 
 def advance_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
@@ -24,16 +34,47 @@ async def enqueue_advance(redis: ArqRedis, issuance_id: str, job_id: str) -> Non
     await redis.enqueue_job(ADVANCE_ISSUANCE, issuance_id, _job_id=job_id)
 
 
+def resume_job_id(issuance_id: str, resumes: int) -> str:
+    """The first job of a failed batch resumed for the `resumes`-th time (POST .../retry)."""
+    return f"adv:{issuance_id}:resume{resumes}"
+
+
+def failed_export_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
+    base = f"failed-csv:{issuance_id}:{step}"
+    return f"{base}:r{recovery}" if recovery else base
+
+
+async def enqueue_failed_export(redis: ArqRedis, issuance_id: str, job_id: str) -> None:
+    """One step of writing the CSV of a failed batch's cards."""
+    await redis.enqueue_job(EXPORT_FAILED_ISSUANCE, issuance_id, _job_id=job_id)
+
+
+def status_job_id(change_id: str, step: int, recovery: int = 0) -> str:
+    base = f"status:{change_id}:{step}"
+    return f"{base}:r{recovery}" if recovery else base
+
+
+async def enqueue_status_change(redis: ArqRedis, change_id: str, job_id: str) -> None:
+    """One step of a deactivate / activate chain."""
+    await redis.enqueue_job(SWITCH_CARD_STATUS, change_id, _job_id=job_id)
+
+
 async def enqueue_notifications(redis: ArqRedis, card_ids: list[str]) -> None:
+    """One try of each card's notification. The id is the card's for every try (the job keeps
+    no result): queued twice it runs once, and the next try can be queued once this one ends."""
     for card_id in card_ids:
         await redis.enqueue_job(SEND_NOTIFICATION, card_id, _job_id=f"notify:{card_id}")
 
 
-async def enqueue_callback_if_wanted(
-    redis: ArqRedis, issuance_id: str, callback_url: str | None
-) -> None:
-    if callback_url:
-        await redis.enqueue_job(DELIVER_CALLBACK, issuance_id, _job_id=f"callback:{issuance_id}")
+async def enqueue_webhook(redis: ArqRedis, delivery_id: str, due_ms: int, now_ms: int) -> None:
+    """An attempt of an outbox delivery, at its due time. The id names the attempt, so the
+    same attempt queued twice runs once; the cron sends whatever Redis lost."""
+    await redis.enqueue_job(
+        DELIVER_WEBHOOK,
+        delivery_id,
+        _job_id=f"webhook:{delivery_id}:{due_ms}",
+        _defer_by=max(due_ms - now_ms, 0) / 1000,
+    )
 
 
 async def enqueue_submit_order(
@@ -44,13 +85,3 @@ async def enqueue_submit_order(
     job_id = f"fulfill:{order_id}" + (f":p{after_part}" if after_part else "")
     job_id += f":r{recovery}" if recovery else ""
     await redis.enqueue_job(SUBMIT_ORDER, order_id, _job_id=job_id)
-
-
-async def enqueue_fulfillment_webhook(
-    redis: ArqRedis, order_id: str, event_type: str, program_id: str, change: dict[str, Any]
-) -> None:
-    """One merchant webhook delivery of one change of a fulfillment order."""
-    job_id = f"fwh:{order_id}:{change['number']}:{event_type}:{program_id}"
-    await redis.enqueue_job(
-        DELIVER_FULFILLMENT_WEBHOOK, order_id, event_type, program_id, change, _job_id=job_id
-    )

@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     stale_task_seconds: int = 60
     sweep_interval_seconds: int = 10
     max_recoveries: int = 5
-    notification_max_tries: int = 8
-    callback_max_tries: int = 8
+    # Deactivate / activate of a queued-size batch: cards per update_many (a bounded seq range;
+    # on nx-27017 ~10,000 cards/s, so one update stays well under a second).
+    status_change_chunk_size: int = Field(default=2_000, ge=1)
 
     # Webhooks and callbacks (the outbox): exponential backoff from BASE, each wait capped at
     # MAX_DELAY and jittered, until SPAN after the event; then the delivery is `failed`.
@@ -79,7 +80,8 @@ class Settings(BaseSettings):
     webhook_retry_span_seconds: float = 3 * 86_400.0
     webhook_timeout_seconds: float = 10.0
     webhook_secret_grace_seconds: int = 86_400  # a rotated secret still signs this long
-    # Recipient notifications: the same schedule, measured in hours.
+    # Recipient notifications: the same schedule, measured in hours, kept on the card; the
+    # sweep (every SWEEP_INTERVAL_SECONDS) queues the tries that are due.
     notification_retry_base_seconds: float = 60.0
     notification_retry_max_delay_seconds: float = 3600.0
     notification_retry_span_seconds: float = 24 * 3600.0

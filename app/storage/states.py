@@ -19,6 +19,14 @@ class TaskStatus(StrEnum):
 FINISHED_TASK = (TaskStatus.COMPLETED, TaskStatus.FAILED)
 
 
+class TaskType(StrEnum):
+    """What a task does: issue a queued batch, or switch every card of a batch off or on."""
+
+    BULK_ISSUE = "bulk_issue"
+    DEACTIVATE = "deactivate"
+    ACTIVATE = "activate"
+
+
 class IssuanceMode(StrEnum):
     COUNT = "count"
     RECIPIENTS = "recipients"
@@ -27,6 +35,9 @@ class IssuanceMode(StrEnum):
 class CardStatus(StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
+
+
+SWITCHED_TO = {TaskType.DEACTIVATE: CardStatus.INACTIVE, TaskType.ACTIVATE: CardStatus.ACTIVE}
 
 
 class NotificationChannel(StrEnum):
@@ -44,6 +55,12 @@ class NotificationStatus(StrEnum):
 
 
 OPEN_NOTIFICATION = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+# a resend starts a new round of tries; not while one is under way (`sending`)
+RESENDABLE_NOTIFICATION = (
+    NotificationStatus.PENDING,
+    NotificationStatus.SENT,
+    NotificationStatus.FAILED,
+)
 
 
 class DeliveryStatus(StrEnum):

@@ -24,15 +24,18 @@ class NotificationOut(ApiResponse):
     attempts: int
     last_error: str | None
     sent_at: UtcDatetime | None
+    next_attempt_at: UtcDatetime | None = None  # pending: when the next try is due
 
     @classmethod
     def from_notification(cls, note: CardNotification) -> "NotificationOut":
+        due = note.next_attempt_ms if note.status == NotificationStatus.PENDING else None
         return cls(
             channel=note.channel,
             status=note.status,
             attempts=note.attempts,
             last_error=note.last_error,
             sent_at=note.sent_at,
+            next_attempt_at=None if due is None else datetime.fromtimestamp(due / 1000, UTC),
         )
 
 

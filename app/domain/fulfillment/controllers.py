@@ -19,6 +19,8 @@ from app.domain.urls import (
     FULFILL,
     FULFILLMENT_EVENTS,
     FULFILLMENT_ORDER,
+    FULFILLMENT_ORDER_CANCEL,
+    FULFILLMENT_ORDER_RESUBMIT,
     FULFILLMENT_ORDERS,
     SHIPPING_CONFIG,
     SHIPPING_CONFIGS,
@@ -96,6 +98,36 @@ class FulfillmentOrderController(Controller):
         self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
     ) -> FulfillmentOrderOut:
         return await fulfillment.get_order(merchant_id, fulfillmentOrderId)
+
+    @post(
+        FULFILLMENT_ORDER_RESUBMIT,
+        operation_id="resubmitFulfillmentOrder",
+        summary="Send a FAILED order to the printer again",
+        description="202: the order is PENDING again, a fresh submission queued (its cards "
+        "stay ORDERED). An order already resubmitted and still PENDING or SUBMITTED is "
+        "answered as it is. 409 order_not_failed for any other status, "
+        "order_not_resubmittable when the printer rejected or returned it.",
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def resubmit(
+        self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
+    ) -> FulfillmentOrderOut:
+        return await fulfillment.resubmit_order(merchant_id, fulfillmentOrderId)
+
+    @post(
+        FULFILLMENT_ORDER_CANCEL,
+        operation_id="cancelFulfillmentOrder",
+        summary="Cancel a FAILED order: its cards go back to CREATED, for the next cut",
+        description="200: the order is CANCELLED and each of its ORDERED cards is CREATED "
+        "again, in no order. Cancelling a CANCELLED order answers it as it is. 409 "
+        "order_not_cancellable for any other status (a PENDING order may be in the "
+        "printer's hands).",
+        status_code=HTTP_200_OK,
+    )
+    async def cancel(
+        self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
+    ) -> FulfillmentOrderOut:
+        return await fulfillment.cancel_order(merchant_id, fulfillmentOrderId)
 
 
 class PrinterEventController(Controller):

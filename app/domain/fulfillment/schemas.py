@@ -139,11 +139,13 @@ class FulfillmentOrderOut(ApiResponse):
     submission: dict[str, Any] | None
     webhook: dict[str, Any] | None
     error: str | None
+    resubmits: int
     created_at: UtcDatetime
     cutoff_at: UtcDatetime | None
     submitted_at: UtcDatetime | None
     shipped_at: UtcDatetime | None
     delivered_at: UtcDatetime | None
+    cancelled_at: UtcDatetime | None
 
     @classmethod
     def from_order(
@@ -166,11 +168,13 @@ class FulfillmentOrderOut(ApiResponse):
             else None,
             webhook=webhook.model_dump(mode="json", exclude_unset=True) if webhook else None,
             error=order.error,
+            resubmits=order.resubmits,
             created_at=order.created_at,
             cutoff_at=_from_ms(order.cutoff_ms),
             submitted_at=_from_ms(order.submitted_ms),
             shipped_at=_from_ms(order.shipped_ms),
             delivered_at=_from_ms(order.delivered_ms),
+            cancelled_at=_from_ms(order.cancelled_ms),
         )
 
 

@@ -2,7 +2,7 @@
 
 from bson import ObjectId
 
-from app.domain.fulfillment import events
+from app.domain.fulfillment import events, recovery
 from app.domain.fulfillment.orders import cut
 from app.domain.fulfillment.presentation import describe
 from app.domain.fulfillment.schemas import (
@@ -84,6 +84,12 @@ class FulfillmentService:
         if order is None:
             raise NotFoundError("Fulfillment order not found.", code="fulfillment_order_not_found")
         return await describe(self.res, order)
+
+    async def resubmit_order(self, merchant_id: str, order_id: str) -> FulfillmentOrderOut:
+        return await describe(self.res, await recovery.resubmit(self.res, order_id, merchant_id))
+
+    async def cancel_order(self, merchant_id: str, order_id: str) -> FulfillmentOrderOut:
+        return await describe(self.res, await recovery.cancel(self.res, order_id, merchant_id))
 
     async def list_orders(
         self,

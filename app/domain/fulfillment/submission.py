@@ -3,7 +3,9 @@
 Runs as the job `fulfill:{order_id}` (a big manifest: a chain of them, `...:p{part}`); a retry
 goes on from the last part recorded and submits again (the printer dedupes by order id). Only
 a PENDING order is submitted; after the last try the order is FAILED (its cards stay ORDERED
-in it: statuses never move back).
+in it: statuses never move back) until it is resubmitted or cancelled (recovery.py). A
+resubmitted order's jobs carry its round (`resubmits`) in their ids: the last round's ids may
+still be kept by arq.
 """
 
 import logging
@@ -47,7 +49,9 @@ async def submit(res: Resources, order_id: str, attempt: int, budget_seconds: fl
             log.info("order %s: another job is writing the manifest", order_id)
             return
         if not written.whole:
-            await jobs.enqueue_submit_order(res.redis, order_id, after_part=written.parts)
+            await jobs.enqueue_submit_order(
+                res.redis, order_id, recovery=order.resubmits, after_part=written.parts
+            )
             return
         order.manifest_key = manifest_key(order)
         await orders.set_manifest_key(order_id, order.manifest_key)

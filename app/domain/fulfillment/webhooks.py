@@ -2,19 +2,24 @@
 
 One change of an order is one event per program callback URL, however many cards moved (their
 ids travel as one list), signed and retried like the task callback. The event id is stable
-(`{orderId}-{change}-...`), so a receiver deduplicates our retries. The latest delivery's state
-is on the order (`webhook`).
+(`{orderId}-{change}-...`), so a receiver deduplicates our retries.
+
+`announce` writes the events to the webhook outbox (webhooks/outbox.py), which sends them.
+It runs right after the change it announces, with no Redis in between: a queue that loses its
+jobs loses no event (the cron sends the rows). The order event's data is the order as of the
+change, stored with the row; the card event stores which change moved which cards, and its
+`cardIds` (up to a million) are read when it is sent (`SOURCES`). The latest delivery's state
+is mirrored on the order (`webhook`).
 """
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.fulfillment.presentation import describe
-from app.domain.webhooks.delivery import merchant_secret, post_event
-from app.lib import jobs
-from app.storage.models import FulfillmentOrder
+from app.domain.webhooks import outbox
+from app.domain.webhooks.outbox import Rendered, Source
+from app.storage.models import FulfillmentOrder, MovedCards, WebhookDelivery, WebhookState
 from app.storage.resources import Resources
 from app.storage.states import CardFulfillmentStatus, EventType, OrderStatus
 
@@ -26,7 +31,8 @@ CARDS_EVENT = EventType.CARD_FULFILLMENT_UPDATED
 @dataclass(frozen=True)
 class Change:
     """Change `number` of an order: its status `from` → `to` (when it moved), and the status
-    its cards moved to (when cards moved). Travels in the webhook jobs as a plain dict."""
+    its cards moved to (when cards moved). Travelled in the webhook jobs of older versions as
+    a plain dict."""
 
     number: int
     from_status: OrderStatus | None
@@ -70,8 +76,8 @@ async def announce(
     order_change: tuple[OrderStatus | None, OrderStatus] | None,
     card_status: CardFulfillmentStatus | None = None,
 ) -> None:
-    """Queues the webhooks of change `number`: `fulfillment_order.updated` when the order's
-    status moved, `card.fulfillment.updated` when cards moved to `card_status`."""
+    """Writes the webhooks of change `number` to the outbox: `fulfillment_order.updated` when
+    the order's status moved, `card.fulfillment.updated` when cards moved to `card_status`."""
     order = await res.db.fulfillment_orders.get(order_id)
     if order is not None:
         change = Change(
@@ -84,72 +90,119 @@ async def announce(
 
 
 async def queue_change(res: Resources, order: FulfillmentOrder, change: Change) -> None:
+    """Writes the change's events to the outbox (each once: running this again adds nothing)."""
     urls = await res.db.programs.callback_urls(order.program_ids)
     if not urls:
         return
-    order_id = str(order.id)
     if change.to is not None:
         first_per_url = {url: program_id for program_id, url in sorted(urls.items())}
-        for program_id in first_per_url.values():
-            await jobs.enqueue_fulfillment_webhook(
-                res.redis, order_id, ORDER_EVENT.value, program_id, change.to_job()
-            )
+        data = await _order_data(res, order, change)
+        for url, program_id in first_per_url.items():
+            await _record(res, order, change, ORDER_EVENT, program_id, url, data)
     if change.card_status is not None:
-        for program_id in urls:
-            await jobs.enqueue_fulfillment_webhook(
-                res.redis, order_id, CARDS_EVENT.value, program_id, change.to_job()
-            )
+        for program_id, url in urls.items():
+            await _record(res, order, change, CARDS_EVENT, program_id, url)
 
 
-async def deliver(
+async def ensure_event(
     res: Resources, order_id: str, event_type: str, program_id: str, change: dict[str, Any]
 ) -> None:
-    """Raises on a failed delivery, so arq retries it."""
+    """The outbox row of one event that an older version queued as a job (the job's args)."""
     order = await res.db.fulfillment_orders.get(order_id)
-    program = await res.db.programs.get(program_id)
-    if order is None or program is None or not program.callback_url:
+    urls = await res.db.programs.callback_urls([program_id])
+    if order is None or program_id not in urls:
         return
     moved = Change.from_job(change)
     kind = EventType(event_type)
-    event_id = f"{order_id}-{moved.number}-" + (
-        "order" if kind == ORDER_EVENT else f"cards-{program_id}"
+    data = await _order_data(res, order, moved) if kind == ORDER_EVENT else None
+    await _record(res, order, moved, kind, program_id, urls[program_id], data)
+
+
+async def _record(
+    res: Resources,
+    order: FulfillmentOrder,
+    change: Change,
+    kind: EventType,
+    program_id: str,
+    url: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    order_id = str(order.id)
+    suffix = "order" if kind == ORDER_EVENT else f"cards-{program_id}"
+    moved_cards = None
+    if kind == CARDS_EVENT:
+        moved_cards = _moved_cards(order, program_id, change)
+        data = _cards_data(order, program_id, change)
+    delivery = outbox.new_delivery(
+        res,
+        event_id=f"{order_id}-{change.number}-{suffix}",
+        event_type=kind,
+        merchant_id=order.merchant_id,
+        program_id=program_id,
+        url=url,
+        subject=order_id,
+        data=data or {},
+        moved_cards=moved_cards,
     )
-    await res.db.fulfillment_orders.count_webhook_attempt(order_id, event_id, kind)
+    await outbox.record(res, delivery)
+
+
+async def _order_data(res: Resources, order: FulfillmentOrder, change: Change) -> dict[str, Any]:
+    """The order as of this change (a retried delivery may go out after the next one)."""
     described = await describe(res, order, with_link=False)
-    data: dict[str, Any]
-    if kind == ORDER_EVENT:
-        # the status as of this change (a retried delivery may go out after the next one)
-        data = {**described.model_dump(mode="json"), "status": _plain(moved.to)}
-        data["change"] = moved.public()
-    else:
-        data = {
-            "fulfillmentOrderId": order_id,
-            "programId": program_id,
-            "status": _plain(moved.card_status),
-            "carrier": order.carrier,
-            "trackingNumber": order.tracking_number,
-            "cardIds": await _card_ids(res, order, program_id, moved),
-            "change": moved.number,
-        }
-    secret = await merchant_secret(res, order.merchant_id)
-    await post_event(program.callback_url, secret, event_type, data, event_id=event_id)
-    delivered_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    await res.db.fulfillment_orders.webhook_delivered(order_id, event_id, kind, delivered_at)
-    log.info("%s %s delivered for order %s", event_type, event_id, order_id)
+    data = described.model_dump(mode="json", exclude={"webhook"})
+    return {**data, "status": _plain(change.to), "change": change.public()}
 
 
-async def _card_ids(
-    res: Resources, order: FulfillmentOrder, program_id: str, change: Change
-) -> list[str]:
-    """Exactly the cards this change moved (they carry its number), whatever happened since."""
+def _cards_data(order: FulfillmentOrder, program_id: str, change: Change) -> dict[str, Any]:
+    """The card event without its `cardIds`, which are read when it is sent."""
+    return {
+        "fulfillmentOrderId": str(order.id),
+        "programId": program_id,
+        "status": _plain(change.card_status),
+        "carrier": order.carrier,
+        "trackingNumber": order.tracking_number,
+        "change": change.number,
+    }
+
+
+def _moved_cards(order: FulfillmentOrder, program_id: str, change: Change) -> MovedCards:
     if change.card_status is None:
         raise ValueError(f"change {change.number} of order {order.id} moved no cards")
-    return await res.db.cards.moved_in_change(
-        order.shipping_config_id, str(order.id), program_id, change.card_status, change.number
+    return MovedCards(
+        shipping_config_id=order.shipping_config_id,
+        order_id=str(order.id),
+        program_id=program_id,
+        status=change.card_status,
+        number=change.number,
     )
 
 
-async def record_failure(
-    res: Resources, order_id: str, event_type: str, error: str, final: bool
-) -> None:
-    await res.db.fulfillment_orders.webhook_failed(order_id, event_type, error, final)
+async def render_cards(res: Resources, delivery: WebhookDelivery) -> Rendered:
+    """Exactly the cards the change moved (they carry its number), whatever happened since."""
+    moved = delivery.moved_cards
+    if moved is None:
+        raise LookupError(f"delivery {delivery.id} names no cards")
+    card_ids = await res.db.cards.moved_in_change(
+        moved.shipping_config_id, moved.order_id, moved.program_id, moved.status, moved.number
+    )
+    return Rendered(delivery.type, {**delivery.data, "cardIds": card_ids})
+
+
+async def observe(res: Resources, delivery: WebhookDelivery) -> None:
+    """The order's `webhook`: the state of its latest delivery attempted."""
+    state = WebhookState(
+        event_id=delivery.event_id,
+        type=delivery.type,
+        status=delivery.state,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        delivered_at=outbox.delivered_at(delivery),
+    )
+    await res.db.fulfillment_orders.mirror_webhook(delivery.subject, state)
+
+
+SOURCES = {
+    ORDER_EVENT: Source(observe=observe),
+    CARDS_EVENT: Source(render=render_cards, observe=observe),
+}

@@ -14,15 +14,13 @@ job, so no job comes near its timeout and arq's lock (the recovery delay) stays 
 import logging
 import time
 
-from botocore.exceptions import ClientError
-
-from app.domain.issuance import csv_export
+from app.domain.issuance import completion_callback, csv_export, failure
 from app.domain.issuance.generation import CardFactory, insert_range
 from app.domain.issuance.part_buffer import PartBuffer
 from app.lib import jobs
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
-from app.storage.states import FINISHED_TASK, IssuanceMode
+from app.storage.states import FINISHED_TASK, EventType, IssuanceMode
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +81,22 @@ async def _queue_notifications(
     res: Resources, issuance: BulkIssuance, start: int, end: int
 ) -> None:
     """Queues the range's pending notifications, cards of an earlier crashed run included; the
-    notify job id and the card's notification state keep a card from being sent twice."""
+    notify job id and the card's notification state keep a card from being sent twice. The
+    batch is reopened for the sweep (a resumed batch may have been closed meanwhile)."""
     card_ids = await res.db.cards.open_notifications(
         issuance.program_id, str(issuance.id), seqs=(start, end)
     )
+    if card_ids and not issuance.notifications_open:
+        await res.db.issuances.reopen_notifications(str(issuance.id))
     await jobs.enqueue_notifications(res.redis, card_ids)
 
 
 async def _upload_part(res: Resources, issuance: BulkIssuance, part: int, body: bytes) -> None:
     """A part completed while issuing: upload it now and record its ETag."""
     if issuance.csv_upload_id is None:
-        issuance.csv_upload_id = await _claim_upload(res, issuance)
+        issuance.csv_upload_id = await csv_export.claim_upload(
+            res.store, res.db.issuances, issuance
+        )
     key = csv_export.csv_key(issuance)
     etag = await res.store.upload_part(key, issuance.csv_upload_id, part, body)
     await res.db.issuances.record_csv_part(str(issuance.id), part, etag)
@@ -104,7 +107,9 @@ async def _upload_part(res: Resources, issuance: BulkIssuance, part: int, body: 
 async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
     """A part not written while issuing: read its cards back from the database."""
     if issuance.csv_upload_id is None:
-        issuance.csv_upload_id = await _claim_upload(res, issuance)
+        issuance.csv_upload_id = await csv_export.claim_upload(
+            res.store, res.db.issuances, issuance
+        )
     rows_per_part = res.settings.csv_part_rows
     total = csv_export.part_count(issuance, rows_per_part)
     part = next(n for n in range(1, total + 1) if str(n) not in issuance.csv_parts)
@@ -114,30 +119,18 @@ async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
     await res.db.issuances.record_csv_part(str(issuance.id), part, etag)
 
 
-async def _claim_upload(res: Resources, issuance: BulkIssuance) -> str:
-    """One multipart upload per issuance, even when two runs race to start it."""
-    key = csv_export.csv_key(issuance)
-    upload_id = await res.store.start_multipart(key, csv_export.CSV_TYPE)
-    if await res.db.issuances.claim_csv_upload(str(issuance.id), upload_id, key):
-        return upload_id
-    await res.store.abort_multipart(key, upload_id)  # another run got there first: use theirs
-    return await res.db.issuances.csv_upload_id(str(issuance.id))
-
-
 async def _complete(res: Resources, issuance: BulkIssuance) -> None:
     key = csv_export.csv_key(issuance)
     etags = {int(number): etag for number, etag in issuance.csv_parts.items()}
     assert issuance.csv_upload_id is not None  # every part was recorded under one upload
-    try:
-        await res.store.complete_multipart(key, issuance.csv_upload_id, etags)
-    except ClientError as exc:  # completed by an earlier run that died before recording it
-        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload" or not (
-            await res.store.exists(key)
-        ):
-            raise
+    await csv_export.complete_upload(res.store, key, issuance.csv_upload_id, etags)
+    # the callback's outbox row first, then the task's end (see completion_callback)
+    callback = await completion_callback.prepare(
+        res, str(issuance.id), EventType.BULK_ISSUANCE_COMPLETED
+    )
     if await res.db.issuances.complete(str(issuance.id), key):
         log.info("bulk issuance %s completed: %d cards", issuance.id, issuance.requested_count)
-        await jobs.enqueue_callback_if_wanted(res.redis, str(issuance.id), issuance.callback_url)
+        await completion_callback.release(res, callback)
 
 
 async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
@@ -149,10 +142,12 @@ async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None
 
 
 async def fail(res: Resources, issuance_id: str, reason: str) -> None:
-    failed = await res.db.issuances.fail(issuance_id, reason)
+    # the callback's outbox row first, then the task's end (see completion_callback)
+    callback = await completion_callback.prepare(res, issuance_id, EventType.BULK_ISSUANCE_FAILED)
+    failed = await failure.record(res, issuance_id, reason)
     if failed is not None:
         log.warning("bulk issuance %s failed: %s", issuance_id, reason)
-        await jobs.enqueue_callback_if_wanted(res.redis, issuance_id, failed.callback_url)
+        await completion_callback.release(res, callback)
 
 
 async def note_error(res: Resources, issuance_id: str, reason: str) -> None:

@@ -4,9 +4,12 @@ from litestar import Controller, Response, get, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from app.domain.issuance.dependencies import provide_issuance_service
+from app.domain.issuance.dependencies import (
+    provide_issuance_service,
+    provide_status_change_service,
+)
 from app.domain.issuance.schemas import (
     BulkIssuanceAsyncResponse,
     BulkIssuanceOut,
@@ -14,9 +17,17 @@ from app.domain.issuance.schemas import (
     BulkIssueGiftCardRequest,
 )
 from app.domain.issuance.services import IssuanceService
-from app.domain.urls import BULK_ISSUANCE, BULK_ISSUE, task_location
+from app.domain.issuance.status_changes import StatusChangeService, Switched
+from app.domain.urls import (
+    BULK_ISSUANCE,
+    BULK_ISSUANCE_ACTIVATE,
+    BULK_ISSUANCE_DEACTIVATE,
+    BULK_ISSUE,
+    task_location,
+)
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
+from app.storage.states import TaskType
 
 IdempotencyKey = Annotated[
     str | None,
@@ -27,10 +38,26 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+_SWITCH_DESCRIPTION = (
+    "Sets the status of every card of the batch, physical ones included (a card already in a "
+    "fulfillment order stays in it). Up to the program's syncThreshold cards it is done inline "
+    "(200, the bulk issuance); larger batches are queued (202 with a task id to poll). Asking "
+    "again while it runs answers with the same task; 409 `batch_in_progress` while the batch "
+    "is still issuing, 409 `status_change_in_progress` while the opposite change runs."
+)
+_SWITCH_RESPONSES = {
+    HTTP_202_ACCEPTED: ResponseSpec(
+        data_container=BulkIssuanceAsyncResponse, description="Accepted; poll the task"
+    )
+}
+
 
 class IssuanceController(Controller):
     tags = ["Gift Cards"]
-    dependencies = {"issuance": Provide(provide_issuance_service, sync_to_thread=False)}
+    dependencies = {
+        "issuance": Provide(provide_issuance_service, sync_to_thread=False),
+        "status_changes": Provide(provide_status_change_service, sync_to_thread=False),
+    }
 
     @post(
         BULK_ISSUE,
@@ -77,3 +104,46 @@ class IssuanceController(Controller):
         self, merchant_id: str, bulkIssuanceId: ObjectIdPath, issuance: IssuanceService
     ) -> BulkIssuanceOut:
         return await issuance.get(merchant_id, bulkIssuanceId)
+
+    @post(
+        BULK_ISSUANCE_DEACTIVATE,
+        operation_id="deactivateBulkIssuance",
+        summary="Deactivate every card of a bulk issuance",
+        description=_SWITCH_DESCRIPTION,
+        status_code=HTTP_200_OK,
+        responses=_SWITCH_RESPONSES,
+    )
+    async def deactivate(
+        self,
+        merchant_id: str,
+        bulkIssuanceId: ObjectIdPath,
+        status_changes: StatusChangeService,
+        idempotency_key: IdempotencyKey = None,  # honoured by the idempotency middleware
+    ) -> Response[BulkIssuanceOut | BulkIssuanceAsyncResponse]:
+        switched = await status_changes.switch(merchant_id, bulkIssuanceId, TaskType.DEACTIVATE)
+        return _switch_response(switched)
+
+    @post(
+        BULK_ISSUANCE_ACTIVATE,
+        operation_id="activateBulkIssuance",
+        summary="Activate again every card of a bulk issuance",
+        description=_SWITCH_DESCRIPTION,
+        status_code=HTTP_200_OK,
+        responses=_SWITCH_RESPONSES,
+    )
+    async def activate(
+        self,
+        merchant_id: str,
+        bulkIssuanceId: ObjectIdPath,
+        status_changes: StatusChangeService,
+        idempotency_key: IdempotencyKey = None,  # honoured by the idempotency middleware
+    ) -> Response[BulkIssuanceOut | BulkIssuanceAsyncResponse]:
+        switched = await status_changes.switch(merchant_id, bulkIssuanceId, TaskType.ACTIVATE)
+        return _switch_response(switched)
+
+
+def _switch_response(switched: Switched) -> Response[Switched]:
+    if isinstance(switched, BulkIssuanceAsyncResponse):
+        headers = {"Location": task_location(switched.task_id)}
+        return Response(switched, status_code=HTTP_202_ACCEPTED, headers=headers)
+    return Response(switched, status_code=HTTP_200_OK)

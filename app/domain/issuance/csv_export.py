@@ -11,13 +11,15 @@ import io
 import logging
 from collections.abc import Iterable
 
+from botocore.exceptions import ClientError
+
 from app.domain.issuance.generation import IssuedCard
 from app.lib.card_numbers import CardVault
 from app.lib.money import format_minor
 from app.lib.object_store import ObjectStore
 from app.lib.types import iso_z
 from app.storage.models import BulkIssuance, Recipient
-from app.storage.repositories import CardRepository
+from app.storage.repositories import CardRepository, IssuanceRepository
 from app.storage.states import IssuanceMode
 
 BASE_COLUMNS = ["id", "cardNumber", "lastFourDigits", "initialValue", "currency", "expiresAt"]
@@ -28,7 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def csv_key(issuance: BulkIssuance) -> str:
-    return f"exports/{issuance.merchant_id}/{issuance.id}.csv"
+    """Each run of a batch resumed after failing writes its own object, so a late step of
+    an earlier run can never overwrite the newer CSV."""
+    run = f".r{issuance.resumes}" if issuance.resumes else ""
+    return f"exports/{issuance.merchant_id}/{issuance.id}{run}.csv"
 
 
 def encode_rows(rows: Iterable[list[str]]) -> bytes:
@@ -99,6 +104,21 @@ async def export_part(
     """Uploads part `part` (1-based) of the multipart CSV: the cards with seq in its range,
     in order, the header in part 1. Returns the part's ETag."""
     start, end = (part - 1) * rows_per_part, part * rows_per_part
+    return await export_range(store, vault, cards, issuance, upload_id, part, (start, end))
+
+
+async def export_range(
+    store: ObjectStore,
+    vault: CardVault,
+    cards: CardRepository,
+    issuance: BulkIssuance,
+    upload_id: str,
+    part: int,
+    seqs: tuple[int, int | None],
+) -> str:
+    """Uploads as part `part` the cards with seq in [start, end) (no end: every card from
+    start on), in order, the header in part 1. Returns the part's ETag."""
+    start, end = seqs
     rows = RowFormat.for_issuance(issuance)
     chunks = [encode_rows([rows.header()])] if part == 1 else []
     pending: list[list[str]] = []
@@ -112,3 +132,29 @@ async def export_part(
     etag = await store.upload_part(csv_key(issuance), upload_id, part, body)
     log.debug("issuance %s: CSV part %d (%d bytes) uploaded", issuance.id, part, len(body))
     return etag
+
+
+async def claim_upload(
+    store: ObjectStore, issuances: IssuanceRepository, issuance: BulkIssuance
+) -> str:
+    """One multipart upload per issuance, even when two runs race to start it."""
+    key = csv_key(issuance)
+    upload_id = await store.start_multipart(key, CSV_TYPE)
+    if await issuances.claim_csv_upload(str(issuance.id), upload_id, key, issuance.resumes):
+        return upload_id
+    await store.abort_multipart(key, upload_id)  # another run got there first: use theirs
+    return await issuances.csv_upload_id(str(issuance.id))
+
+
+async def complete_upload(
+    store: ObjectStore, key: str, upload_id: str, etags: dict[int, str]
+) -> None:
+    """Completes the multipart CSV, unless an earlier run completed it and died before
+    recording that (S3 then knows the upload no more, but has the object)."""
+    try:
+        await store.complete_multipart(key, upload_id, etags)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload" or not (
+            await store.exists(key)
+        ):
+            raise

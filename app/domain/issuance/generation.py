@@ -51,10 +51,12 @@ class CardFactory:
         self.program_id, self.issuance_id = issuance.program_id, str(issuance.id)
         self.recipients: list[dict[str, Any] | None] = []
         self.notifications: list[dict[str, Any] | None] = []
+        made_ms = now_ms()
         for recipient in issuance.recipients or []:
             channel = channel_for(recipient)
             self.recipients.append(recipient.model_dump())
-            self.notifications.append(CardRepository.new_notification(channel) if channel else None)
+            note = CardRepository.new_notification(channel, made_ms) if channel else None
+            self.notifications.append(note)
         self.looks = issuance.personalization if self.physical else None
         self.postfix_start = issuance.name_line1_start_index
 

@@ -5,16 +5,19 @@ job that was never queued (the API died between saving the task and queuing it; 
 its data), or retry a job that exhausted its tries or hit its timeout. The sweeper finds tasks
 with no heartbeat for `stale_task_seconds` whose current job is neither queued nor running,
 and queues that step again under a fresh id, up to `max_recoveries` times; then the task
-fails with a reason instead of staying `running` forever.
+fails with a reason instead of staying `running` forever. A failed task's CSV of the cards it
+issued is queued again the same way (failed_export.py), with no limit: the task has failed
+already, and its cards wait for their CSV.
 """
 
 import logging
 
 from arq.jobs import Job, JobStatus
 
-from app.domain.issuance import batch
+from app.domain.issuance import batch, failed_export
 from app.lib import jobs
 from app.lib.types import now_ms
+from app.storage.models import BulkIssuance
 from app.storage.repositories import StaleTask
 from app.storage.resources import Resources
 
@@ -33,7 +36,23 @@ async def recover_stale_tasks(res: Resources, limit: int = 200) -> int:
             await batch.fail(res, task.id, f"gave up after {task.recoveries} recoveries: {reason}")
             continue
         recovered += await _requeue(res, task)
-    return recovered
+    return recovered + await failed_export.requeue_stale(res, stale_before, limit)
+
+
+async def requeue_if_stuck(res: Resources, issuance: BulkIssuance) -> bool:
+    """POST .../retry on a pending or running task: what the sweeper would do with it, now
+    and whatever its recoveries so far (the merchant asked). False if it is alive."""
+    stale_before = now_ms() - res.settings.stale_task_seconds * 1000
+    if issuance.heartbeat_ms >= stale_before or await _job_alive(res, issuance.current_job):
+        return False
+    task = StaleTask(
+        id=str(issuance.id),
+        step=issuance.step,
+        current_job=issuance.current_job,
+        recoveries=issuance.recoveries,
+        error=issuance.error,
+    )
+    return bool(await _requeue(res, task))
 
 
 async def _job_alive(res: Resources, job_id: str | None) -> bool:

@@ -18,8 +18,8 @@ from app.lib.money import format_minor, to_decimal
 from app.lib.schema import ApiRequest, ApiResponse
 from app.lib.settings import get_settings
 from app.lib.types import E164_PATTERN, OBJECT_ID_PATTERN, UtcDatetime
-from app.storage.models import BulkIssuance, Personalization
-from app.storage.states import IssuanceMode, TaskStatus
+from app.storage.models import BulkIssuance, Personalization, StatusChange
+from app.storage.states import CardStatus, IssuanceMode, TaskStatus
 
 _AMOUNT_STRING = re.compile(r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$")  # the seed's pattern
 
@@ -159,11 +159,24 @@ class BulkIssuanceAsyncResponse(ApiResponse):
     def from_issuance(cls, issuance: BulkIssuance) -> "BulkIssuanceAsyncResponse":
         return cls(task_id=issuance.task_id, status=TaskStatus.PENDING)
 
+    @classmethod
+    def from_status_change(cls, change: StatusChange) -> "BulkIssuanceAsyncResponse":
+        """A deactivate / activate: its task (the one running, when asked again)."""
+        return cls(task_id=str(change.id), status=change.status)
+
 
 def progress(issuance: BulkIssuance) -> float:
     if issuance.status == TaskStatus.COMPLETED:
         return 1.0
     return round(issuance.issued_count / max(issuance.requested_count, 1), 4)
+
+
+def issued_count(issuance: BulkIssuance) -> int:
+    """The cards that exist. A failed batch counted them as it failed (`failed_count` are
+    the missing ones): a chunk cut short can leave cards past its contiguous progress."""
+    if issuance.failed_count:
+        return issuance.requested_count - issuance.failed_count
+    return issuance.issued_count
 
 
 class BulkIssuanceOut(ApiResponse):
@@ -189,6 +202,14 @@ class BulkIssuanceOut(ApiResponse):
     card_personalization: Personalization | None = None  # as requested
     name_line1_start_index: int | None = None  # the numeric postfix range (Marqeta's)
     name_line1_end_index: int | None = None
+    card_status: CardStatus = Field(
+        default=CardStatus.ACTIVE,
+        description="What the latest deactivate / activate set its cards to (while its task "
+        "runs: what they are being set to)",
+    )
+    status_change_task_id: str | None = Field(
+        default=None, description="The task of the latest deactivate / activate"
+    )
 
     @classmethod
     def from_issuance(cls, issuance: BulkIssuance, csv_url: str | None) -> "BulkIssuanceOut":
@@ -199,7 +220,7 @@ class BulkIssuanceOut(ApiResponse):
             mode=issuance.mode,
             status=issuance.status,
             requested_count=issuance.requested_count,
-            issued_count=issuance.issued_count,
+            issued_count=issued_count(issuance),
             failed_count=issuance.failed_count,
             progress=progress(issuance),
             initial_value=format_minor(issuance.initial_value, issuance.currency),
@@ -215,4 +236,6 @@ class BulkIssuanceOut(ApiResponse):
             card_personalization=issuance.personalization,
             name_line1_start_index=issuance.name_line1_start_index,
             name_line1_end_index=issuance.name_line1_end_index,
+            card_status=issuance.card_status,
+            status_change_task_id=issuance.status_change_id,
         )

@@ -130,6 +130,7 @@ class IssuanceService:
             expires_at=request.expires_at or now + timedelta(days=365),
             recipients=recipients,
             notifications_open=recipients is not None,
+            queue=self.res.settings.queue_name,  # whose sweep sends its notifications
             callback_url=program.callback_url,
             callback=CallbackState() if program.callback_url else None,
             created_at=now,
@@ -232,6 +233,10 @@ class IssuanceService:
         return Page[BulkIssuanceOut](data=data, next_cursor=nxt)
 
     def download_url(self, issuance: BulkIssuance) -> str | None:
-        if issuance.status != TaskStatus.COMPLETED or not issuance.csv_key:
-            return None
-        return self.res.store.presigned_get(issuance.csv_key)
+        """A completed batch's CSV; a failed one's (the cards it issued) once it is written."""
+        key = None
+        if issuance.status == TaskStatus.COMPLETED:
+            key = issuance.csv_key
+        elif issuance.status == TaskStatus.FAILED:
+            key = issuance.failed_csv_key
+        return self.res.store.presigned_get(key) if key else None

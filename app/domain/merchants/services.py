@@ -97,7 +97,7 @@ class MerchantService:
         expires = utcnow() + timedelta(seconds=grace)
         encrypted = self.res.vault.encrypt(secret, merchant_id)
         if not await self.res.db.merchants.rotate_webhook_secret(
-            merchant_id, merchant.webhook_secret_enc, encrypted, expires
+            merchant_id, merchant.secret_rotations, encrypted, merchant.webhook_secret_enc, expires
         ):
             raise ConflictError(
                 "The secret was rotated by another request meanwhile; try again.",

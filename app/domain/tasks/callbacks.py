@@ -1,46 +1,48 @@
 """The completion callback: the finished task, POSTed signed to the program's callbackUrl.
 
-Its state (pending → delivered | failed, attempts, lastError) is on the task. A delivery that
-fails is retried by arq with backoff; a receiver may see one event twice (we retry when its
-2xx got lost), so events carry a stable `id` to deduplicate on.
+Its row in the webhook outbox is written in the same step as the task's end
+(issuance/completion_callback.py); the outbox sends it (webhooks/outbox.py) through `SOURCE`:
+`render` gives the task as it ended, with a freshly signed CSV link (a stored one would
+expire while the delivery is retried for days), and waits while the task is not finished;
+`observe` mirrors the delivery on the task (`callback`: status, attempts, lastError,
+deliveredAt), as the API shows it. A receiver may see one event twice (we retry when its 2xx
+got lost), so events carry a stable `id` to deduplicate on.
 """
 
-import logging
-from datetime import UTC, datetime
-
 from app.domain.tasks.services import TaskService
-from app.domain.webhooks.delivery import merchant_secret, post_event
+from app.domain.webhooks import outbox
+from app.domain.webhooks.outbox import Rendered, Source
+from app.storage.models import CallbackState, WebhookDelivery
 from app.storage.resources import Resources
-from app.storage.states import DeliveryStatus, EventType, TaskStatus
-
-log = logging.getLogger(__name__)
+from app.storage.states import FINISHED_TASK, EventType, TaskStatus
 
 
-async def deliver(res: Resources, issuance_id: str) -> None:
-    issuance = await res.db.issuances.get(issuance_id)
-    if issuance is None or not issuance.callback_url:
-        return
-    if issuance.callback is not None and issuance.callback.status == DeliveryStatus.DELIVERED:
-        return
-    await res.db.issuances.count_callback_attempt(str(issuance.id), issuance.callback_url)
-    task = TaskService(res).describe(issuance)
-    secret = await merchant_secret(res, issuance.merchant_id)
+async def render(res: Resources, delivery: WebhookDelivery) -> Rendered | None:
+    issuance = await res.db.issuances.get(delivery.subject)
+    if issuance is None:
+        raise LookupError(f"bulk issuance {delivery.subject} is gone")
+    if issuance.status not in FINISHED_TASK:
+        return None  # the end it announces is not written yet (or the task was resumed)
     event_type = (
         EventType.BULK_ISSUANCE_COMPLETED
         if issuance.status == TaskStatus.COMPLETED
         else EventType.BULK_ISSUANCE_FAILED
     )
-    await post_event(
-        issuance.callback_url,
-        secret,
-        event_type,
-        task.model_dump(mode="json"),
-        event_id=f"task-{issuance.task_id}",
+    task = TaskService(res).describe(issuance)
+    data = task.model_dump(mode="json", exclude={"callback"})
+    return Rendered(event_type, data, stored={**data, "csvDownloadUrl": None})
+
+
+async def observe(res: Resources, delivery: WebhookDelivery) -> None:
+    state = CallbackState(
+        status=delivery.state,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        delivered_at=outbox.delivered_at(delivery),
+        url=delivery.url,
     )
-    delivered_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    await res.db.issuances.mark_callback_delivered(str(issuance.id), delivered_at)
-    log.info("callback for task %s delivered", issuance.task_id)
+    await res.db.issuances.mirror_callback(delivery.subject, state)
 
 
-async def record_failure(res: Resources, issuance_id: str, error: str, final: bool) -> None:
-    await res.db.issuances.record_callback_failure(issuance_id, error, final)
+SOURCE = Source(render=render, observe=observe)
+SOURCES = {EventType.BULK_ISSUANCE_COMPLETED: SOURCE, EventType.BULK_ISSUANCE_FAILED: SOURCE}

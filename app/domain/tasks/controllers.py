@@ -1,10 +1,12 @@
-from litestar import Controller, get
+from litestar import Controller, Response, get, post
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from app.domain.tasks.dependencies import provide_task_service
 from app.domain.tasks.schemas import TaskOut
 from app.domain.tasks.services import TaskService
-from app.domain.urls import TASK
+from app.domain.urls import TASK, TASK_RETRY, task_location
 from app.lib.types import ObjectIdPath
 
 
@@ -15,3 +17,28 @@ class TaskController(Controller):
     @get(TASK, operation_id="getTask", summary="Poll a queued bulk issuance")
     async def get_task(self, merchant_id: str, taskId: ObjectIdPath, tasks: TaskService) -> TaskOut:
         return await tasks.get(merchant_id, taskId)
+
+    @post(
+        TASK_RETRY,
+        operation_id="retryTask",
+        summary="Resume a failed or stuck queued bulk issuance",
+        description="A failed batch goes on from the cards it issued to its requested count, "
+        "never issuing a card twice (202, the task running again); a stuck one (no progress "
+        "for STALE_TASK_SECONDS and no live job) is queued again. Idempotent: a task under "
+        "way is answered as it is (202), a completed one too (200). When it completes, its "
+        "CSV holds every card, replacing the failed run's CSV.",
+        status_code=HTTP_202_ACCEPTED,
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=TaskOut, description="Completed already: nothing to do"
+            )
+        },
+    )
+    async def retry_task(
+        self, merchant_id: str, taskId: ObjectIdPath, tasks: TaskService
+    ) -> Response[TaskOut]:
+        retried = await tasks.retry(merchant_id, taskId)
+        if not retried.accepted:
+            return Response(retried.task, status_code=HTTP_200_OK)
+        headers = {"Location": task_location(taskId)}
+        return Response(retried.task, status_code=HTTP_202_ACCEPTED, headers=headers)

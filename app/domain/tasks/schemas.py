@@ -1,8 +1,8 @@
-from app.domain.issuance.schemas import progress
+from app.domain.issuance.schemas import issued_count, progress
 from app.lib.schema import ApiResponse
 from app.lib.types import UtcDatetime
-from app.storage.models import BulkIssuance, CallbackState
-from app.storage.states import DeliveryStatus, IssuanceMode, TaskStatus
+from app.storage.models import BulkIssuance, CallbackState, StatusChange
+from app.storage.states import DeliveryStatus, IssuanceMode, TaskStatus, TaskType
 
 
 class CallbackOut(ApiResponse):
@@ -39,6 +39,30 @@ class TaskOut(ApiResponse):
     started_at: UtcDatetime | None
     completed_at: UtcDatetime | None
     callback: CallbackOut | None = None
+    # bulk_issue; deactivate / activate: requestedCount is the batch's cards to switch,
+    # issuedCount those switched so far
+    type: TaskType = TaskType.BULK_ISSUE
+
+    @classmethod
+    def from_status_change(cls, change: StatusChange) -> "TaskOut":
+        done = change.status == TaskStatus.COMPLETED
+        return cls(
+            task_id=str(change.id),
+            bulk_issuance_id=change.bulk_issuance_id,
+            program_id=change.program_id,
+            status=change.status,
+            mode=change.mode,
+            requested_count=change.card_count,
+            issued_count=change.card_count if done else min(change.done_seq, change.card_count),
+            failed_count=0,
+            progress=1.0 if done else round(change.done_seq / max(change.end_seq, 1), 4),
+            csv_download_url=None,
+            error=change.error if not done else None,
+            created_at=change.created_at,
+            started_at=change.started_at,
+            completed_at=change.completed_at,
+            type=change.task_type,
+        )
 
     @classmethod
     def from_issuance(cls, issuance: BulkIssuance, csv_url: str | None) -> "TaskOut":
@@ -49,7 +73,7 @@ class TaskOut(ApiResponse):
             status=issuance.status,
             mode=issuance.mode,
             requested_count=issuance.requested_count,
-            issued_count=issuance.issued_count,
+            issued_count=issued_count(issuance),
             failed_count=issuance.failed_count,
             progress=progress(issuance),
             csv_download_url=csv_url,

@@ -1,9 +1,18 @@
+from dataclasses import dataclass
+
+from app.domain.issuance import resume
 from app.domain.issuance.services import IssuanceService
 from app.domain.tasks.schemas import TaskOut
 from app.lib.errors import NotFoundError
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
 from app.storage.states import FINISHED_TASK
+
+
+@dataclass(frozen=True)
+class RetriedTask:
+    task: TaskOut
+    accepted: bool  # 202: resumed, re-queued or under way; False: 200, finished already
 
 
 class TaskService:
@@ -13,12 +22,16 @@ class TaskService:
     async def get(self, merchant_id: str, task_id: str) -> TaskOut:
         """Finished tasks no longer change but clients keep polling them: the process keeps
         them a few seconds (the callback's delivery state may lag by that much). Running tasks
-        are always read afresh, so their progress never appears to go back."""
+        are always read afresh, so their progress never appears to go back, and so are failed
+        ones whose CSV is still being written."""
         key = (merchant_id, task_id)
         issuance = self.res.caches.finished_tasks.get(key)
         if issuance is None:
-            issuance = await self._read(merchant_id, task_id)
-            if issuance.status in FINISHED_TASK:
+            try:
+                issuance = await self._read(merchant_id, task_id)
+            except NotFoundError:
+                return await self._status_change(merchant_id, task_id)
+            if issuance.status in FINISHED_TASK and not issuance.failed_csv_pending:
                 self.res.caches.finished_tasks.put(key, issuance)
         return self.describe(issuance)
 
@@ -27,6 +40,21 @@ class TaskService:
         if issuance is None:
             raise NotFoundError("Task not found.", code="task_not_found")
         return issuance
+
+    async def _status_change(self, merchant_id: str, task_id: str) -> TaskOut:
+        """A deactivate / activate of a batch (its own collection; not cached: rarely polled,
+        and read afresh its progress never appears to go back)."""
+        change = await self.res.db.status_changes.of_merchant(merchant_id, task_id)
+        if change is None:
+            raise NotFoundError("Task not found.", code="task_not_found")
+        return TaskOut.from_status_change(change)
+
+    async def retry(self, merchant_id: str, task_id: str) -> RetriedTask:
+        """Resumes a failed or stuck batch (see issuance/resume.py). This process forgets the
+        finished task it may keep; another API process may show it for its last seconds."""
+        retried = await resume.retry(self.res, await self._read(merchant_id, task_id))
+        self.res.caches.finished_tasks.drop((merchant_id, task_id))
+        return RetriedTask(self.describe(retried.issuance), retried.accepted)
 
     def describe(self, issuance: BulkIssuance) -> TaskOut:
         return TaskOut.from_issuance(issuance, IssuanceService(self.res).download_url(issuance))

@@ -85,19 +85,3 @@ async def _post(
         response = await c.post(url, content=body, headers=headers)
     response.raise_for_status()
     return response
-
-
-# --- TEMPORARY shims for callers not yet moved to send_event (removed once they are) ---
-async def merchant_secret(res: Resources, merchant_id: str) -> str:
-    return (await merchant_secrets(res, merchant_id))[0]
-
-
-async def post_event(
-    url: str, secret: str, event_type: str, data: dict[str, Any], event_id: str | None = None
-) -> None:
-    from app.lib.settings import get_settings
-
-    body = _body({"id": event_id or "", "type": event_type, "data": data})
-    headers = signing.signature_headers([secret], event_id or "", body)
-    headers |= {"Content-Type": "application/json", "Giftcards-Event": event_type}
-    await _post(get_settings(), url, body, headers)

@@ -18,6 +18,8 @@ from app.storage.models.issuance import BulkIssuance, CallbackState, RequestKey
 from app.storage.models.merchant import Merchant
 from app.storage.models.parts import Address, Personalization, Recipient, RecipientName, Shipping
 from app.storage.models.program import Program
+from app.storage.models.status_change import StatusChange
+from app.storage.models.webhook import MovedCards, WebhookDelivery
 
 DOCUMENT_MODELS = [
     Merchant,
@@ -30,6 +32,8 @@ DOCUMENT_MODELS = [
     FulfillmentEvent,
     FulfillmentCutoff,
     PostfixCounter,
+    StatusChange,
+    WebhookDelivery,
 ]
 
 __all__ = [
@@ -46,6 +50,7 @@ __all__ = [
     "FulfillmentOrder",
     "ManifestProgress",
     "Merchant",
+    "MovedCards",
     "OrderBatch",
     "Personalization",
     "PostfixCounter",
@@ -55,6 +60,8 @@ __all__ = [
     "RequestKey",
     "Shipping",
     "ShippingConfig",
+    "StatusChange",
     "Submission",
+    "WebhookDelivery",
     "WebhookState",
 ]

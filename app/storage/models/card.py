@@ -19,18 +19,26 @@ from app.storage.states import (
 
 
 class CardNotification(CamelEmbedded):
-    """The recipient's notification: pending → sending → sent (or failed)."""
+    """The recipient's notification: pending → sending → sent (or failed).
+
+    Its schedule is here, not in the queue: `next_attempt_ms` is when a pending try is due
+    (while `sending`: when that try counts as dead), and tries go on until the span after
+    `round_started_ms` (the card's creation, or its last resend). Times are epoch ms: they are
+    `$set` and compared, which nx-27017 only does right for numbers."""
 
     channel: NotificationChannel
     status: NotificationStatus
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None  # nx-27017 returns a $set datetime as a string: both parse
+    next_attempt_ms: int | None = None
+    round_started_ms: int | None = None
 
 
 class CardFulfillment(Embedded):
     """A physical card's way to its store. `moves` maps a status to the number of the order's
-    change that moved the card there, so a webhook lists exactly the cards of its change."""
+    change that moved the card there, so a webhook lists exactly the cards of its change;
+    `released` maps a cancelled order's id to the change that put the card back to CREATED."""
 
     status: CardFulfillmentStatus
     order_id: str | None = None
@@ -38,6 +46,7 @@ class CardFulfillment(Embedded):
     tracking_number: str | None = None
     updated_ms: int
     moves: dict[str, int] = {}
+    released: dict[str, int] = {}
 
 
 class Card(Document):

@@ -110,6 +110,10 @@ class FulfillmentOrder(Document):
     # set before a printer event first moves cards: until then every card is ORDERED, so
     # `cardsByStatus` needs no scan of the order's cards (polling a big order stays cheap)
     cards_moved: bool = False
+    # resubmissions of a FAILED order: each round's submit jobs carry the number in their ids
+    resubmits: int = 0
+    resubmitted_ms: int | None = None
+    cancelled_ms: int | None = None
     webhook: WebhookState | None = None
     error: str | None = None
     created_ms: int

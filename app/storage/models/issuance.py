@@ -5,7 +5,7 @@ from pymongo import ASCENDING, IndexModel
 
 from app.storage.models.base import CamelEmbedded
 from app.storage.models.parts import Personalization, Recipient
-from app.storage.states import DeliveryStatus, IssuanceMode, TaskStatus
+from app.storage.states import CardStatus, DeliveryStatus, IssuanceMode, TaskStatus
 
 
 class CallbackState(CamelEmbedded):
@@ -49,6 +49,7 @@ class BulkIssuance(Document):
     expires_at: datetime
     recipients: list[Recipient] | None = None
     notifications_open: bool = False  # recipients mode, until every notification is settled
+    notifications_round: int = 0  # +1 on each reopening, so a sweep never closes a fresh round
     csv_key: str | None = None
     csv_upload_id: str | None = None
     csv_parts: dict[str, str] = {}  # part number -> ETag of the multipart CSV upload
@@ -58,8 +59,16 @@ class BulkIssuance(Document):
     current_job: str | None = None
     heartbeat_ms: int = 0
     recoveries: int = 0
+    # a failed queued batch: the CSV of the cards it did issue (failed_export.py), and how
+    # often POST .../retry resumed it (each run writes its CSV under its own key)
+    failed_csv_pending: bool = False
+    failed_csv_key: str | None = None
+    resumes: int = 0
     callback_url: str | None = None
     callback: CallbackState | None = None
+    # what its cards were last set to (deactivate/activate), by the change it names
+    card_status: CardStatus = CardStatus.ACTIVE
+    status_change_id: str | None = None
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -70,6 +79,8 @@ class BulkIssuance(Document):
             IndexModel([("task_id", ASCENDING)], unique=True),
             IndexModel([("merchant_id", ASCENDING), ("program_id", ASCENDING)]),
             IndexModel([("status", ASCENDING), ("heartbeat_ms", ASCENDING)]),
+            # the notification sweep: the few batches with a notification still to send
+            IndexModel([("notifications_open", ASCENDING), ("queue", ASCENDING)]),
         ]
 
 

@@ -12,6 +12,7 @@ class Merchant(Document):
     # after a rotation, the secret before it also signs until `previous_secret_expires_at`
     previous_webhook_secret_enc: bytes | None = None
     previous_secret_expires_at: datetime | None = None
+    secret_rotations: int = 0  # a rotation is conditional on it (nx-27017 can't match bytes)
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     class Settings:

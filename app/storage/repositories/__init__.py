@@ -8,15 +8,18 @@ from app.storage.repositories.fulfillment_cutoffs import FulfillmentCutoffReposi
 from app.storage.repositories.fulfillment_events import FulfillmentEventRepository
 from app.storage.repositories.fulfillment_orders import FulfillmentOrderRepository
 from app.storage.repositories.issuances import (
+    CardsFound,
     IssuanceRepository,
     OpenRecipientBatch,
-    StaleTask,
 )
+from app.storage.repositories.job_chains import StaleTask
 from app.storage.repositories.merchants import MerchantRepository
 from app.storage.repositories.postfix_counters import PostfixCounterRepository
 from app.storage.repositories.programs import ProgramRepository
 from app.storage.repositories.request_keys import RequestKeyRepository
 from app.storage.repositories.shipping_configs import ShippingConfigRepository
+from app.storage.repositories.status_changes import StatusChangeRepository
+from app.storage.repositories.webhook_deliveries import WebhookDeliveryRepository
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,13 @@ class Repositories:
     fulfillment_cutoffs: FulfillmentCutoffRepository = field(
         default_factory=FulfillmentCutoffRepository
     )
+    status_changes: StatusChangeRepository = field(default_factory=StatusChangeRepository)
+    webhook_deliveries: WebhookDeliveryRepository = field(default_factory=WebhookDeliveryRepository)
 
 
 __all__ = [
     "CardRepository",
+    "CardsFound",
     "FulfillmentCutoffRepository",
     "FulfillmentEventRepository",
     "FulfillmentOrderRepository",
@@ -54,4 +60,6 @@ __all__ = [
     "Repositories",
     "RequestKeyRepository",
     "StaleTask",
+    "StatusChangeRepository",
+    "WebhookDeliveryRepository",
 ]

@@ -1,6 +1,6 @@
 """The cards collection's fulfillment queries (part of CardRepository): claiming a
 configuration's waiting cards into an order, moving them as the printer reports, reading an
-order's cards by seq range for its manifest.
+order's cards by seq range for its manifest, releasing a cancelled order's cards.
 
 Every query of an order's cards names its `shipping_config_id` (indexed: digital cards have
 none), so it reads the configuration's cards, never the whole collection.
@@ -145,6 +145,28 @@ class CardFulfillmentQueries:
         moved = await self.collection.update_many(query, {"$set": changes})
         return moved.modified_count
 
+    async def release_ordered(self, config_id: str, order_id: str, change: int) -> int:
+        """Moves the order's ORDERED cards back to CREATED and out of the order (it was
+        cancelled), so the next cut takes them; `fulfillment.released.<order_id>` records the
+        change's number for its webhook. Returns how many moved."""
+        released = await self.collection.update_many(
+            {
+                "shipping_config_id": config_id,
+                "fulfillment.order_id": order_id,
+                "fulfillment.status": CardFulfillmentStatus.ORDERED,
+            },
+            {
+                "$set": {
+                    "fulfillment.status": CardFulfillmentStatus.CREATED,
+                    "fulfillment.order_id": None,
+                    "fulfillment.updated_ms": now_ms(),
+                    "fulfillment.moves": {},
+                    f"fulfillment.released.{order_id}": change,
+                }
+            },
+        )
+        return released.modified_count
+
     async def moved_in_change(
         self,
         config_id: str,
@@ -154,13 +176,14 @@ class CardFulfillmentQueries:
         change: int,
     ) -> list[str]:
         """Ids of exactly the program's cards that change `change` moved to `status` (they
-        carry its number), whatever happened to them since; in id order."""
-        query = {
-            "shipping_config_id": config_id,
-            "fulfillment.order_id": order_id,
-            f"fulfillment.moves.{status}": change,
-            "program_id": program_id,
-        }
+        carry its number), whatever happened to them since; in id order. Cards a cancel put
+        back to CREATED have left the order: they carry the number under `released`."""
+        query: dict[str, Any] = {"shipping_config_id": config_id, "program_id": program_id}
+        if status == CardFulfillmentStatus.CREATED:
+            query[f"fulfillment.released.{order_id}"] = change
+        else:
+            query["fulfillment.order_id"] = order_id
+            query[f"fulfillment.moves.{status}"] = change
         found = self.collection.find(query, {"_id": 1}).sort("_id", 1)
         return [str(doc["_id"]) async for doc in found]
 

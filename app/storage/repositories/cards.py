@@ -8,10 +8,10 @@ queries are in `card_fulfillment.py`.
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -27,6 +27,7 @@ from app.storage.repositories.card_fulfillment import CardFulfillmentQueries
 from app.storage.repositories.paging import id_filter, next_cursor
 from app.storage.states import (
     OPEN_NOTIFICATION,
+    RESENDABLE_NOTIFICATION,
     CardFulfillmentStatus,
     CardStatus,
     NotificationChannel,
@@ -63,7 +64,7 @@ class CardRepository(CardFulfillmentQueries):
             "initial_value": issuance.initial_value,
             "balance": issuance.initial_value,
             "currency": issuance.currency,
-            "status": CardStatus.ACTIVE,
+            "status": issuance.card_status,  # a deactivated batch resumed: its new cards too
             "is_physical": issuance.is_physical,
             "design_template": issuance.design_template,
             "expires_at": issuance.expires_at,
@@ -98,8 +99,15 @@ class CardRepository(CardFulfillmentQueries):
         }
 
     @staticmethod
-    def new_notification(channel: NotificationChannel) -> dict[str, Any]:
-        return CardNotification(channel=channel, status=NotificationStatus.PENDING).model_dump()
+    def new_notification(channel: NotificationChannel, now_ms: int) -> dict[str, Any]:
+        """A pending notification, due at once (the span counts from `now_ms`)."""
+        note = CardNotification(
+            channel=channel,
+            status=NotificationStatus.PENDING,
+            next_attempt_ms=now_ms,
+            round_started_ms=now_ms,
+        )
+        return note.model_dump()
 
     @staticmethod
     def new_fulfillment(updated_ms: int) -> dict[str, Any]:
@@ -129,6 +137,14 @@ class CardRepository(CardFulfillmentQueries):
         )
         return {doc["seq"] async for doc in cursor}
 
+    async def seqs_from(self, program_id: str, issuance_id: str, start: int) -> list[int]:
+        """The seqs from `start` on that exist, ascending, read from the batch's unique index."""
+        cursor = self.collection.find(
+            {"program_id": program_id, "bulk_issuance_id": issuance_id, "seq": {"$gte": start}},
+            {"seq": 1},
+        ).sort("seq", 1)
+        return [doc["seq"] async for doc in cursor]
+
     async def delete_batch(self, program_id: str, issuance_id: str) -> None:
         await self.collection.delete_many(
             {"program_id": program_id, "bulk_issuance_id": issuance_id}
@@ -155,6 +171,21 @@ class CardRepository(CardFulfillmentQueries):
                 number_enc=doc["number_enc"],
                 recipient=Recipient.model_validate(recipient) if recipient else None,
             )
+
+    async def set_status(
+        self, program_id: str, issuance_id: str, seqs: tuple[int, int], status: CardStatus
+    ) -> int:
+        """Sets the status of the batch's cards with seq in [start, end), through the batch's
+        index (a bounded range: big updates are slow); returns how many cards it matched."""
+        updated = await self.collection.update_many(
+            {
+                "program_id": program_id,
+                "bulk_issuance_id": issuance_id,
+                "seq": {"$gte": seqs[0], "$lt": seqs[1]},
+            },
+            {"$set": {"status": status}},
+        )
+        return updated.matched_count
 
     # ----------------------------------------------------------------- display
 
@@ -194,7 +225,6 @@ class CardRepository(CardFulfillmentQueries):
         program_id: str,
         issuance_id: str,
         seqs: tuple[int, int] | None = None,
-        created_before: datetime | None = None,
         limit: int = 0,
     ) -> list[str]:
         """Ids of the batch's cards whose notification is still to be sent."""
@@ -205,20 +235,42 @@ class CardRepository(CardFulfillmentQueries):
         }
         if seqs is not None:
             query["seq"] = {"$gte": seqs[0], "$lt": seqs[1]}
-        if created_before is not None:
-            query["created_at"] = {"$lt": created_before}
         cursor = self.collection.find(query, {"_id": 1}).limit(limit)
         return [str(doc["_id"]) async for doc in cursor]
 
-    async def start_notification(self, card_id: str) -> None:
-        """Records the intent before the send: `sending`, one attempt more."""
-        await self.collection.update_one(
-            {"_id": ObjectId(card_id)},
+    async def due_notifications(
+        self, program_id: str, issuance_id: str, now_ms: int, limit: int
+    ) -> list[str]:
+        """Ids of the batch's cards whose next try is due (a try that died mid-way included)."""
+        query: dict[str, Any] = {
+            "program_id": program_id,
+            "bulk_issuance_id": issuance_id,
+            "notification.status": {"$in": list(OPEN_NOTIFICATION)},
+            "notification.nextAttemptMs": {"$lte": now_ms},
+        }
+        cursor = self.collection.find(query, {"_id": 1}).limit(limit)
+        return [str(doc["_id"]) async for doc in cursor]
+
+    async def claim_notification(self, card_id: str, now_ms: int, lease_until: int) -> Card | None:
+        """Takes a due notification for one try: `sending`, one attempt more, due again at
+        `lease_until` (when a try that died mid-way counts as dead). Returns the card as it was
+        before; None when nothing was due (sent, scheduled later, or another try has it)."""
+        before = await self.collection.find_one_and_update(
             {
-                "$set": {"notification.status": NotificationStatus.SENDING},
+                "_id": ObjectId(card_id),
+                "notification.status": {"$in": list(OPEN_NOTIFICATION)},
+                "notification.nextAttemptMs": {"$lte": now_ms},
+            },
+            {
+                "$set": {
+                    "notification.status": NotificationStatus.SENDING,
+                    "notification.nextAttemptMs": lease_until,
+                },
                 "$inc": {"notification.attempts": 1},
             },
+            return_document=ReturnDocument.BEFORE,
         )
+        return None if before is None else Card.model_validate(before)
 
     async def notification_sent(self, card_id: str) -> None:
         await self.collection.update_one(
@@ -228,13 +280,71 @@ class CardRepository(CardFulfillmentQueries):
                     "notification.status": NotificationStatus.SENT,
                     "notification.sentAt": utcnow(),
                     "notification.lastError": None,
+                    "notification.nextAttemptMs": None,
                 }
             },
         )
 
-    async def notification_failed(self, card_id: str, error: str, final: bool) -> None:
-        status = NotificationStatus.FAILED if final else NotificationStatus.PENDING
-        await self.collection.update_one(
-            {"_id": ObjectId(card_id), "notification.status": {"$ne": NotificationStatus.SENT}},
-            {"$set": {"notification.lastError": error[:500], "notification.status": status}},
+    async def notification_failed(
+        self, card_id: str, lease_until: int, error: str, next_attempt_ms: int | None
+    ) -> None:
+        """Records the failed try that holds the lease `lease_until`: pending again, due at
+        `next_attempt_ms`, or `failed` when there is none."""
+        status = (
+            NotificationStatus.FAILED if next_attempt_ms is None else NotificationStatus.PENDING
         )
+        await self.collection.update_one(
+            {
+                "_id": ObjectId(card_id),
+                "notification.status": NotificationStatus.SENDING,
+                "notification.nextAttemptMs": lease_until,
+            },
+            {
+                "$set": {
+                    "notification.lastError": error[:500],
+                    "notification.status": status,
+                    "notification.nextAttemptMs": next_attempt_ms,
+                }
+            },
+        )
+
+    async def resend_notification(
+        self, merchant_id: str, program_id: str, card_id: str, now_ms: int
+    ) -> CardView | None:
+        """Makes the card's notification pending and due now, a new round of tries (sent ones
+        too: the recipient lost it). None when the card is not the merchant's, has no
+        notification, or a try is under way."""
+        after = await self.collection.find_one_and_update(
+            {
+                "_id": ObjectId(card_id),
+                "merchant_id": merchant_id,
+                "program_id": program_id,
+                "notification.status": {"$in": list(RESENDABLE_NOTIFICATION)},
+            },
+            {"$set": _new_round(now_ms)},
+            projection=_PUBLIC,
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if after is None else CardView.model_validate(after)
+
+    async def resend_failed(self, program_id: str, issuance_id: str, now_ms: int) -> int:
+        """Every `failed` notification of the batch pending again and due now; how many."""
+        moved = await self.collection.update_many(
+            {
+                "program_id": program_id,
+                "bulk_issuance_id": issuance_id,
+                "notification.status": NotificationStatus.FAILED,
+            },
+            {"$set": _new_round(now_ms)},
+        )
+        return moved.modified_count
+
+
+def _new_round(now_ms: int) -> dict[str, Any]:
+    """A notification's fresh round of tries: attempts and the span count from now."""
+    return {
+        "notification.status": NotificationStatus.PENDING,
+        "notification.attempts": 0,
+        "notification.nextAttemptMs": now_ms,
+        "notification.roundStartedMs": now_ms,
+    }

@@ -11,14 +11,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.lib.types import now_ms
-from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch
+from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch, WebhookState
 from app.storage.repositories.paging import newest_first_page
-from app.storage.states import (
-    DeliveryStatus,
-    EventType,
-    OrderStatus,
-    SubmissionStatus,
-)
+from app.storage.states import OrderStatus, SubmissionStatus
 
 # An order shows once its cards are claimed: not while a cut is under way (or came to nothing).
 _VISIBLE = {"card_count": {"$gt": 0}}
@@ -54,6 +49,11 @@ class FulfillmentOrderRepository:
             {"_id": ObjectId(order_id), "merchant_id": merchant_id, **_VISIBLE}
         )
 
+    async def visible(self, order_id: str, merchant_id: str | None) -> FulfillmentOrder | None:
+        """The order if it shows (of `merchant_id`, or of any merchant for an operator)."""
+        owner = {} if merchant_id is None else {"merchant_id": merchant_id}
+        return await FulfillmentOrder.find_one({"_id": ObjectId(order_id), **owner, **_VISIBLE})
+
     async def page_visible(
         self,
         merchant_id: str,
@@ -87,11 +87,13 @@ class FulfillmentOrderRepository:
         of jobs is writing one) has not moved on since."""
         stuck = self.collection.find(
             {"status": OrderStatus.PENDING, "created_ms": {"$lt": quiet_since_ms}},
-            {"_id": 1, "manifest_progress": 1},
+            {"_id": 1, "manifest_progress": 1, "resubmitted_ms": 1},
         )
         async for doc in stuck:
             if ((doc.get("manifest_progress") or {}).get("updated_ms") or 0) >= quiet_since_ms:
                 continue  # a chain of manifest jobs is still moving it on
+            if (doc.get("resubmitted_ms") or 0) >= quiet_since_ms:
+                continue  # just resubmitted: its fresh job is queued
             yield str(doc["_id"])
 
     # ----------------------------------------------------------------- changes
@@ -199,6 +201,45 @@ class FulfillmentOrderRepository:
         )
         return bool(failed.modified_count)
 
+    # ----------------------------------------------------------------- recovery of a FAILED order
+
+    async def resubmit_failed(
+        self, order_id: str | ObjectId, keep_manifest: bool
+    ) -> FulfillmentOrder | None:
+        """FAILED (no printer event on it) → PENDING for a fresh round of submission: the
+        submission state and error cleared, the manifest kept only when `keep_manifest`.
+        Returns the order as it was before, or None when it was not such an order (a
+        concurrent call moved it first)."""
+        changes: dict[str, Any] = {
+            "status": OrderStatus.PENDING,
+            "submission": None,
+            "error": None,
+            "resubmitted_ms": now_ms(),
+        }
+        if not keep_manifest:
+            changes |= {"manifest_key": None, "manifest_progress": None}
+        before = await self.collection.find_one_and_update(
+            {"_id": _oid(order_id), "status": OrderStatus.FAILED, "cards_moved": False},
+            {"$set": changes, "$inc": {"resubmits": 1}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        return None if before is None else FulfillmentOrder.model_validate(before)
+
+    async def cancel_failed(self, order_id: str | ObjectId) -> bool:
+        """FAILED → CANCELLED; False when it was not FAILED. From now on its cards are counted
+        (`cards_moved`): they leave it."""
+        cancelled = await self.collection.update_one(
+            {"_id": _oid(order_id), "status": OrderStatus.FAILED},
+            {
+                "$set": {
+                    "status": OrderStatus.CANCELLED,
+                    "cards_moved": True,
+                    "cancelled_ms": now_ms(),
+                }
+            },
+        )
+        return bool(cancelled.modified_count)
+
     # ----------------------------------------------------------------- the manifest
 
     async def set_manifest_key(self, order_id: str | ObjectId, key: str) -> None:
@@ -232,46 +273,8 @@ class FulfillmentOrderRepository:
 
     # ----------------------------------------------------------------- the merchant webhook
 
-    async def count_webhook_attempt(
-        self, order_id: str, event_id: str, event_type: EventType
-    ) -> None:
-        """`webhook` describes the latest event: a new event starts its count at 1."""
-        same = await self.collection.update_one(
-            {"_id": ObjectId(order_id), "webhook.eventId": event_id},
-            {"$inc": {"webhook.attempts": 1}},
-        )
-        if not same.matched_count:
-            state = {
-                "eventId": event_id,
-                "type": event_type,
-                "status": DeliveryStatus.PENDING,
-                "attempts": 1,
-                "lastError": None,
-            }
-            await self.collection.update_one(
-                {"_id": ObjectId(order_id)}, {"$set": {"webhook": state}}
-            )
-
-    async def webhook_delivered(
-        self, order_id: str, event_id: str, event_type: EventType, delivered_at: str
-    ) -> None:
-        await self._set_webhook(
-            order_id,
-            {
-                "eventId": event_id,
-                "type": event_type,
-                "status": DeliveryStatus.DELIVERED,
-                "deliveredAt": delivered_at,
-            },
-        )
-
-    async def webhook_failed(self, order_id: str, event_type: str, error: str, final: bool) -> None:
-        status = DeliveryStatus.FAILED if final else DeliveryStatus.PENDING
-        await self._set_webhook(
-            order_id, {"type": event_type, "status": status, "lastError": error[:500]}
-        )
-
-    async def _set_webhook(self, order_id: str, fields: dict[str, Any]) -> None:
+    async def mirror_webhook(self, order_id: str, state: WebhookState) -> None:
+        """The order's view of its latest webhook delivery (the delivery is in the outbox)."""
         await self.collection.update_one(
-            {"_id": ObjectId(order_id)}, {"$set": {f"webhook.{k}": v for k, v in fields.items()}}
+            {"_id": ObjectId(order_id)}, {"$set": {"webhook": state.model_dump()}}
         )

@@ -1,7 +1,6 @@
 """The bulk issuances (and their tasks): every query of the `bulk_issuances` collection."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -9,22 +8,43 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.lib.types import now_ms, utcnow
-from app.storage.models import BulkIssuance
+from app.storage.models import BulkIssuance, CallbackState
+from app.storage.repositories import job_chains
+from app.storage.repositories.job_chains import StaleTask
 from app.storage.repositories.paging import newest_first_page
-from app.storage.states import FINISHED_TASK, DeliveryStatus, IssuanceMode, TaskStatus
+from app.storage.states import (
+    FINISHED_TASK,
+    CardStatus,
+    IssuanceMode,
+    TaskStatus,
+)
 
 _UNFINISHED = {"$nin": list(FINISHED_TASK)}
 
 
-@dataclass(frozen=True)
-class StaleTask:
-    """A queued batch whose chain of jobs may have broken (the sweeper's view of it)."""
+def _exporting(issuance_id: str, job: str) -> dict[str, Any]:
+    """The failed batch while `job` writes the CSV of its cards."""
+    return {
+        "_id": ObjectId(issuance_id),
+        "status": TaskStatus.FAILED,
+        "failed_csv_pending": True,
+        "current_job": job,
+    }
 
-    id: str
-    step: int
-    current_job: str | None
-    recoveries: int
-    error: str | None
+
+def _run(resumes: int) -> Any:
+    """Matches the run `resumes` of a batch (batches from before resumes existed: run 0)."""
+    return resumes if resumes else {"$in": [0, None]}
+
+
+@dataclass(frozen=True)
+class CardsFound:
+    """A failing batch's cards, read through the seq index: every seq below `issued_count`
+    exists; `contiguous` is where the run of existing seqs really ends (a chunk cut short
+    can leave cards, even gaps, past it) and `found` counts every card."""
+
+    contiguous: int
+    found: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,7 @@ class OpenRecipientBatch:
     id: str
     program_id: str
     status: TaskStatus
+    round: int  # notifications_round when read
 
 
 class IssuanceRepository:
@@ -97,10 +118,13 @@ class IssuanceRepository:
             {"_id": ObjectId(issuance_id)}, {"$set": {f"csv_parts.{part}": etag}}
         )
 
-    async def claim_csv_upload(self, issuance_id: str, upload_id: str, key: str) -> bool:
-        """Names `upload_id` as the issuance's CSV upload unless another run named one first."""
+    async def claim_csv_upload(
+        self, issuance_id: str, upload_id: str, key: str, resumes: int
+    ) -> bool:
+        """Names `upload_id` as the issuance's CSV upload unless another run named one first
+        (or the batch was resumed since: `key` is then an earlier run's)."""
         claimed = await self.collection.find_one_and_update(
-            {"_id": ObjectId(issuance_id), "csv_upload_id": None},
+            {"_id": ObjectId(issuance_id), "csv_upload_id": None, "resumes": _run(resumes)},
             {"$set": {"csv_upload_id": upload_id, "csv_key": key}},
         )
         return claimed is not None
@@ -137,11 +161,33 @@ class IssuanceRepository:
         )
         return bool(moved.modified_count)
 
-    async def fail(self, issuance_id: str, reason: str) -> BulkIssuance | None:
-        """The issuance as it failed; None when it had finished already."""
+    async def fail(
+        self, seen: BulkIssuance, reason: str, cards: CardsFound, export_job: str
+    ) -> BulkIssuance | None:
+        """Fails the batch as `seen` (same step and progress: else it moved, and this is None,
+        as when it had finished already), with its cards counted, and names `export_job` the
+        owner of the next step: the CSV of those cards."""
         failed = await self.collection.find_one_and_update(
-            {"_id": ObjectId(issuance_id), "status": _UNFINISHED},
-            {"$set": {"status": TaskStatus.FAILED, "error": reason, "completed_at": utcnow()}},
+            {
+                "_id": seen.id,
+                "status": _UNFINISHED,
+                "step": seen.step,
+                "issued_count": seen.issued_count,
+            },
+            {
+                "$set": {
+                    "status": TaskStatus.FAILED,
+                    "error": reason,
+                    "completed_at": utcnow(),
+                    "failed_count": seen.requested_count - cards.found,
+                    "failed_csv_pending": True,
+                    "failed_csv_key": None,
+                    "step": seen.step + 1,
+                    "current_job": export_job,
+                    "heartbeat_ms": now_ms(),
+                },
+                "$max": {"issued_count": cards.contiguous},
+            },
             return_document=ReturnDocument.AFTER,
         )
         return None if failed is None else BulkIssuance.model_validate(failed)
@@ -151,92 +197,134 @@ class IssuanceRepository:
             {"_id": ObjectId(issuance_id)}, {"$set": {"error": reason}}
         )
 
-    # ----------------------------------------------------------------- the sweeper
+    # ----------------------------------------------------------------- a failed batch
 
-    async def stale_tasks(self, queue: str, stale_before_ms: int, limit: int) -> list[StaleTask]:
-        cursor = self.collection.find(
-            {
-                "is_async": True,
-                "queue": queue,
-                "status": {"$in": [TaskStatus.PENDING, TaskStatus.RUNNING]},
-                "heartbeat_ms": {"$lt": stale_before_ms},
-            },
-            {"step": 1, "current_job": 1, "recoveries": 1, "error": 1},
-        ).limit(limit)
-        return [
-            StaleTask(
-                id=str(doc["_id"]),
-                step=doc["step"],
-                current_job=doc.get("current_job"),
-                recoveries=doc["recoveries"],
-                error=doc.get("error"),
-            )
-            async for doc in cursor
-        ]
+    async def record_failed_csv_part(
+        self, issuance_id: str, job: str, part: int, etag: str
+    ) -> None:
+        """A part of the failed batch's CSV, recorded only while `job` writes that CSV (a retry
+        meanwhile started a fresh upload: this part is not one of its own)."""
+        await self.collection.update_one(
+            _exporting(issuance_id, job),
+            {"$set": {f"csv_parts.{part}": etag}},
+        )
 
-    async def take_over(self, task: StaleTask, job_id: str) -> bool:
-        """Names `job_id` the owner (one recovery more), unless the task moved meanwhile."""
-        claimed = await self.collection.update_one(
-            {"_id": ObjectId(task.id), "current_job": task.current_job},
+    async def failed_export_done(self, issuance_id: str, job: str, csv_key: str) -> bool:
+        """The failed batch's CSV exists at `csv_key`: recorded only while `job` owns it."""
+        done = await self.collection.update_one(
+            _exporting(issuance_id, job),
             {
                 "$set": {
-                    "current_job": job_id,
-                    "recoveries": task.recoveries + 1,
+                    "failed_csv_pending": False,
+                    "failed_csv_key": csv_key,
                     "heartbeat_ms": now_ms(),
                 }
             },
         )
+        return bool(done.modified_count)
+
+    async def resume(self, seen: BulkIssuance, job: str) -> bool:
+        """A failed batch running again under `job` from its contiguous progress, with a CSV
+        of its own (a fresh upload, under the key of the next `resumes`), recoveries from 0.
+        Only once per failure: False when another request resumed it first."""
+        resumed = await self.collection.update_one(
+            {"_id": seen.id, "status": TaskStatus.FAILED, "resumes": _run(seen.resumes)},
+            {
+                "$set": {
+                    "status": TaskStatus.RUNNING,
+                    "error": None,
+                    "completed_at": None,
+                    "failed_count": 0,
+                    "failed_csv_pending": False,
+                    "failed_csv_key": None,
+                    "csv_key": None,
+                    "csv_upload_id": None,
+                    "csv_parts": {},
+                    "current_job": job,
+                    "recoveries": 0,
+                    "heartbeat_ms": now_ms(),
+                },
+                "$inc": {"step": 1, "resumes": 1},
+            },
+        )
+        return bool(resumed.modified_count)
+
+    # ----------------------------------------------------------------- deactivate / activate
+
+    async def claim_status_change(
+        self, issuance_id: str, latest: str | None, change_id: str, card_status: CardStatus
+    ) -> bool:
+        """Names `change_id` the batch's status change, only while `latest` (finished, or None)
+        is still its latest and the batch is not issuing: two requests never both switch it."""
+        claimed = await self.collection.update_one(
+            {
+                "_id": ObjectId(issuance_id),
+                "status_change_id": latest,
+                "status": {"$in": list(FINISHED_TASK)},
+            },
+            {"$set": {"status_change_id": change_id, "card_status": card_status}},
+        )
         return bool(claimed.modified_count)
 
-    async def open_recipient_batches(self, created_since: datetime) -> list[OpenRecipientBatch]:
+    # ----------------------------------------------------------------- the sweeper
+
+    async def stale_tasks(self, queue: str, stale_before_ms: int, limit: int) -> list[StaleTask]:
+        running = {"status": {"$in": [TaskStatus.PENDING, TaskStatus.RUNNING]}}
+        return await self._stale(queue, stale_before_ms, limit, running)
+
+    async def stale_failed_exports(
+        self, queue: str, stale_before_ms: int, limit: int
+    ) -> list[StaleTask]:
+        """Failed batches whose CSV of issued cards is still to write, with no recent step."""
+        pending = {"status": TaskStatus.FAILED, "failed_csv_pending": True}
+        return await self._stale(queue, stale_before_ms, limit, pending)
+
+    async def _stale(
+        self, queue: str, stale_before_ms: int, limit: int, state: dict[str, Any]
+    ) -> list[StaleTask]:
+        query = {"is_async": True, "queue": queue, **state}
+        return await job_chains.find_stale(self.collection, query, stale_before_ms, limit)
+
+    async def take_over(self, task: StaleTask, job_id: str) -> bool:
+        return await job_chains.take_over(self.collection, task, job_id)
+
+    async def open_recipient_batches(self, queue: str) -> list[OpenRecipientBatch]:
+        """The deployment's batches with a notification still to send (few: the rest are
+        closed), through the (notifications_open, queue) index."""
         found = self.collection.find(
-            {
-                "mode": IssuanceMode.RECIPIENTS,
-                "notifications_open": True,
-                "created_at": {"$gte": created_since},
-            },
-            {"program_id": 1, "status": 1},
+            {"notifications_open": True, "queue": queue, "mode": IssuanceMode.RECIPIENTS},
+            {"program_id": 1, "status": 1, "notifications_round": 1},
         )
         return [
-            OpenRecipientBatch(str(doc["_id"]), doc["program_id"], TaskStatus(doc["status"]))
+            OpenRecipientBatch(
+                str(doc["_id"]),
+                doc["program_id"],
+                TaskStatus(doc["status"]),
+                doc.get("notifications_round", 0),
+            )
             async for doc in found
         ]
 
-    async def close_notifications(self, issuance_id: str) -> None:
+    async def close_notifications(self, batch: OpenRecipientBatch) -> None:
+        """Closed only if not reopened since `batch` was read (a resend meanwhile)."""
+        # batches written before rounds were counted have none: round 0
+        same_round = {"$in": [0, None]} if batch.round == 0 else batch.round
         await self.collection.update_one(
-            {"_id": ObjectId(issuance_id)}, {"$set": {"notifications_open": False}}
+            {"_id": ObjectId(batch.id), "notifications_round": same_round},
+            {"$set": {"notifications_open": False}},
+        )
+
+    async def reopen_notifications(self, issuance_id: str) -> None:
+        """The sweep looks at the batch again (a resend, or cards issued after it closed)."""
+        await self.collection.update_one(
+            {"_id": ObjectId(issuance_id)},
+            {"$set": {"notifications_open": True}, "$inc": {"notifications_round": 1}},
         )
 
     # ----------------------------------------------------------------- the completion callback
 
-    async def count_callback_attempt(self, issuance_id: str, url: str) -> None:
+    async def mirror_callback(self, issuance_id: str, state: CallbackState) -> None:
+        """The task's view of its callback's delivery (the delivery itself is in the outbox)."""
         await self.collection.update_one(
-            {"_id": ObjectId(issuance_id)},
-            {
-                "$set": {"callback.status": DeliveryStatus.PENDING, "callback.url": url},
-                "$inc": {"callback.attempts": 1},
-            },
-        )
-
-    async def mark_callback_delivered(self, issuance_id: str, delivered_at: str) -> None:
-        await self.collection.update_one(
-            {"_id": ObjectId(issuance_id)},
-            {
-                "$set": {
-                    "callback.status": DeliveryStatus.DELIVERED,
-                    "callback.lastError": None,
-                    "callback.deliveredAt": delivered_at,
-                }
-            },
-        )
-
-    async def record_callback_failure(self, issuance_id: str, error: str, final: bool) -> None:
-        await self.collection.update_one(
-            {"_id": ObjectId(issuance_id), "callback.status": {"$ne": DeliveryStatus.DELIVERED}},
-            {
-                "$set": {
-                    "callback.lastError": error[:500],
-                    "callback.status": DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,
-                }
-            },
+            {"_id": ObjectId(issuance_id)}, {"$set": {"callback": state.model_dump()}}
         )

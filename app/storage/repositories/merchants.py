@@ -29,18 +29,24 @@ class MerchantRepository:
         )
 
     async def rotate_webhook_secret(
-        self, merchant_id: str, current: bytes, new: bytes, previous_expires_at: datetime
+        self, merchant_id: str, rotations: int, new: bytes, previous: bytes, expires_at: datetime
     ) -> bool:
-        """Makes `new` the secret and `current` the previous one, if `current` is still the
-        secret (a concurrent rotation wins otherwise); False when it was not."""
+        """Makes `new` the secret and `previous` (the current one) the grace-period one, unless
+        another rotation happened since the merchant was read (`rotations`): then False."""
+        merchant = ObjectId(merchant_id)
+        await self.collection.update_one(  # merchants from before rotations existed
+            {"_id": merchant, "secret_rotations": {"$exists": False}},
+            {"$set": {"secret_rotations": 0}},
+        )
         result = await self.collection.update_one(
-            {"_id": ObjectId(merchant_id), "webhook_secret_enc": current},
+            {"_id": merchant, "secret_rotations": rotations},
             {
                 "$set": {
                     "webhook_secret_enc": new,
-                    "previous_webhook_secret_enc": current,
-                    "previous_secret_expires_at": previous_expires_at,
-                }
+                    "previous_webhook_secret_enc": previous,
+                    "previous_secret_expires_at": expires_at,
+                },
+                "$inc": {"secret_rotations": 1},
             },
         )
         return result.modified_count == 1

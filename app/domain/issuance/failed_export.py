@@ -1,0 +1,122 @@
+"""The CSV of a failed queued batch: exactly the cards it issued, written by a chain of short
+`export_failed_issuance` jobs run like the batch's own (all state on the issuance, each step
+idempotent, ownership re-checked after each step, a hand-off after a time slice).
+
+It reuses what the batch uploaded. Every seq below the contiguous progress (`issued_count`,
+once failed) exists, so parts 1..k of the run's multipart upload (k = issued_count // rows per
+part) are complete ranges: those uploaded while issuing stay as they are, those whose upload
+failed are read back from the database, one part per step. One last part holds every card
+from k·rows on, the cards a cut-short chunk left past the progress included (only the last
+part may be short: S3 refuses small parts before it). Completing the upload makes the CSV; only
+then is its key recorded, so the task never offers a link to a CSV that does not exist.
+
+A chain that breaks (S3 or MongoDB down past the job's tries) is queued again by the sweeper
+(`requeue_stale`), however long that takes; the task stays `failed` with its reason meanwhile.
+A retry of the task (POST .../retry) takes it over: this chain stops, and the resumed run
+writes a CSV of its own under a new key, so nothing this chain still does can touch it.
+"""
+
+import logging
+import time
+
+from app.domain.issuance import csv_export
+from app.lib import jobs
+from app.storage.models import BulkIssuance
+from app.storage.resources import Resources
+from app.storage.states import TaskStatus
+
+log = logging.getLogger(__name__)
+
+
+async def run(res: Resources, issuance_id: str, job_id: str, slice_seconds: float) -> None:
+    """Writes parts for `slice_seconds`, then hands the chain to a fresh job."""
+    issuance = await _owned(res, issuance_id, job_id)
+    started = time.monotonic()
+    while issuance is not None:
+        await res.db.issuances.beat(issuance_id)
+        part = _next_part(issuance, res.settings.csv_part_rows)
+        if part is None:
+            await _finish(res, issuance, job_id)
+            return
+        await _export(res, issuance, part, job_id)
+        issuance = await _owned(res, issuance_id, job_id)
+        if issuance is not None and time.monotonic() - started >= slice_seconds:
+            await _hand_off(res, issuance, job_id)
+            return
+
+
+async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance | None:
+    issuance = await res.db.issuances.get(issuance_id)
+    if (
+        issuance is None
+        or issuance.status != TaskStatus.FAILED
+        or not issuance.failed_csv_pending
+        or issuance.current_job != job_id
+    ):
+        return None
+    return issuance
+
+
+def _plan(issuance: BulkIssuance, rows: int) -> list[int]:
+    """The CSV's part numbers: the complete ranges, then the rest (the header alone if the
+    batch issued nothing)."""
+    complete = issuance.issued_count // rows
+    found = issuance.requested_count - issuance.failed_count
+    rest = [complete + 1] if found > complete * rows or complete == 0 else []
+    return [*range(1, complete + 1), *rest]
+
+
+def _next_part(issuance: BulkIssuance, rows: int) -> int | None:
+    return next((p for p in _plan(issuance, rows) if str(p) not in issuance.csv_parts), None)
+
+
+async def _export(res: Resources, issuance: BulkIssuance, part: int, job_id: str) -> None:
+    if issuance.csv_upload_id is None:
+        issuance.csv_upload_id = await csv_export.claim_upload(
+            res.store, res.db.issuances, issuance
+        )
+    rows = res.settings.csv_part_rows
+    complete = part <= issuance.issued_count // rows
+    seqs = ((part - 1) * rows, part * rows if complete else None)
+    etag = await csv_export.export_range(
+        res.store, res.vault, res.db.cards, issuance, issuance.csv_upload_id, part, seqs
+    )
+    await res.db.issuances.record_failed_csv_part(str(issuance.id), job_id, part, etag)
+
+
+async def _finish(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
+    key = csv_export.csv_key(issuance)
+    assert issuance.csv_upload_id is not None  # the plan has a part, uploaded under it
+    etags = {p: issuance.csv_parts[str(p)] for p in _plan(issuance, res.settings.csv_part_rows)}
+    await csv_export.complete_upload(res.store, key, issuance.csv_upload_id, etags)
+    if await res.db.issuances.failed_export_done(str(issuance.id), job_id, key):
+        log.info("failed bulk issuance %s: CSV of its cards written", issuance.id)
+
+
+async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
+    step = issuance.step + 1
+    next_job = jobs.failed_export_job_id(str(issuance.id), step)
+    if await res.db.issuances.hand_off(str(issuance.id), job_id, step, next_job):
+        await jobs.enqueue_failed_export(res.redis, str(issuance.id), next_job)
+
+
+async def requeue_stale(res: Resources, stale_before_ms: int, limit: int) -> int:
+    """The sweeper's part: failed batches whose CSV chain broke are queued again."""
+    queue = res.settings.queue_name
+    requeued = 0
+    for task in await res.db.issuances.stale_failed_exports(queue, stale_before_ms, limit):
+        if await jobs.job_alive(res.redis, queue, task.current_job):
+            continue
+        job_id = jobs.failed_export_job_id(task.id, task.step, task.recoveries + 1)
+        if await res.db.issuances.take_over(task, job_id):
+            await jobs.enqueue_failed_export(res.redis, task.id, job_id)
+            log.warning("failed bulk issuance %s: CSV of its cards re-queued", task.id)
+            requeued += 1
+    return requeued
+
+
+async def record_failure(issuance_id: str, reason: str, final: bool) -> None:
+    """The task keeps the batch's own failure reason; after the last try the sweeper queues
+    the chain again once it has been quiet for `stale_task_seconds`."""
+    if final:
+        log.warning("failed bulk issuance %s: CSV left to the sweeper (%s)", issuance_id, reason)
