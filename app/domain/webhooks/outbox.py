@@ -7,8 +7,8 @@ sent, and the workers send it from there, so a Redis that loses its jobs loses n
   way, with a lease, so no two workers send it at once.
 - An attempt renders the event (its `Source`), POSTs it (`delivery.send_event`) and records
   the outcome: `delivered`; or, on any failure, a retry at the schedule's next time
-  (`schedule.py`) and `failed` past the span; a 410 fails the delivery at once and every other
-  pending delivery of the merchant to that URL ("endpoint gone").
+  (app/lib/backoff.py) and `failed` past the span; a 410 fails the delivery at once and
+  every other pending delivery of the merchant to that URL ("endpoint gone").
 - `redeliver` makes any delivery pending and due now, on a fresh schedule, same event id.
 """
 
