@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.pydantic import PydanticPlugin
 
+from app.domain.api_keys.controllers import ApiKeyController
 from app.domain.cards.controllers import CardController
 from app.domain.dependencies import APP_DEPENDENCIES
 from app.domain.fulfillment.controllers import (
@@ -19,14 +20,21 @@ from app.domain.fulfillment.controllers import (
 from app.domain.health.controllers import HealthController
 from app.domain.issuance.controllers import IssuanceController
 from app.domain.merchants.controllers import TokenController, WebhookSecretController
+from app.domain.merchants.rate_limits import merchant_rate_limit
+from app.domain.metrics.controllers import MetricsController
 from app.domain.notifications.controllers import NotificationController
 from app.domain.programs.controllers import ProgramController
 from app.domain.tasks.controllers import TaskController
+from app.domain.urls import TOKEN
 from app.domain.webhooks.controllers import WebhookDeliveryController
+from app.lib import request_ids
 from app.lib.auth import jwt_auth
 from app.lib.exception_handlers import EXCEPTION_HANDLERS
 from app.lib.idempotency import idempotency_middleware
-from app.lib.logging import configure_logging
+from app.lib.logging import configure_logging, structlog_plugin
+from app.lib.metrics import http_metrics
+from app.lib.openapi import OPENAPI_COMPONENTS
+from app.lib.rate_limits import rate_limit_middleware
 from app.lib.settings import Settings, get_settings
 from app.storage.resources import Resources
 
@@ -47,7 +55,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             HealthController,
+            MetricsController,
             TokenController,
+            ApiKeyController,
             ProgramController,
             IssuanceController,
             CardController,
@@ -62,9 +72,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,
         # bodies and /schema use the models' camelCase aliases (app/lib/schema.py)
-        plugins=[PydanticPlugin(prefer_alias=True)],
-        on_app_init=[auth.on_app_init],
-        middleware=[idempotency_middleware],
+        plugins=[PydanticPlugin(prefer_alias=True), structlog_plugin()],
+        on_app_init=[auth.on_app_init, request_ids.install],  # the request id outermost
+        # after authentication (JWTAuth puts its middleware first), before idempotency
+        middleware=[
+            http_metrics.middleware,  # counts 429s too, not auth's 401s
+            rate_limit_middleware(settings, merchant_rate_limit, TOKEN),
+            idempotency_middleware,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings, "jwt_auth": auth}),
         request_max_body_size=settings.max_body_bytes,
@@ -73,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="2.0.0",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=[OPENAPI_COMPONENTS],
         ),
         logging_config=None,
     )

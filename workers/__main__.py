@@ -8,12 +8,12 @@ itself, letting running jobs finish for `job_completion_wait`) ends the process.
 
 import asyncio
 import logging
-import logging.config
 
-from arq.logs import default_log_config
 from arq.worker import create_worker
 from redis.exceptions import RedisError
 
+from app.lib.logging import configure_logging
+from app.lib.settings import get_settings
 from workers.settings import WorkerSettings
 
 log = logging.getLogger("workers")
@@ -21,7 +21,7 @@ MAX_RESTART_DELAY = 30.0
 
 
 def main() -> None:
-    logging.config.dictConfig(default_log_config(verbose=False))
+    configure_logging(get_settings().log_level)  # JSON lines, arq's own included
     stop_signals: list[object] = []
     delay = 1.0
     while True:

@@ -19,6 +19,7 @@ from app.domain.issuance import batch, completion_callback, failed_export, recov
 from app.domain.notifications import sending as notifications
 from app.domain.tasks import callbacks
 from app.domain.webhooks import outbox
+from app.lib.logging import bind_ids
 from app.storage.resources import Resources
 from workers.outages import backoff_seconds, describe
 
@@ -39,6 +40,7 @@ def _retry_later(ctx: JobContext, exc: BaseException) -> Retry:
 
 
 async def advance_issuance(ctx: JobContext, issuance_id: str) -> None:
+    bind_ids(issuance_id=issuance_id)  # and its task_id, once read (batch.advance)
     res = _res(ctx)
     timeout = res.settings.job_timeout_seconds
     try:
@@ -67,6 +69,7 @@ async def advance_issuance(ctx: JobContext, issuance_id: str) -> None:
 
 async def export_failed_issuance(ctx: JobContext, issuance_id: str) -> None:
     """A step of the CSV of a failed batch's cards; after its tries the sweeper re-queues it."""
+    bind_ids(issuance_id=issuance_id)
     res = _res(ctx)
     timeout = res.settings.job_timeout_seconds
 
@@ -86,6 +89,7 @@ async def export_failed_issuance(ctx: JobContext, issuance_id: str) -> None:
 
 async def switch_card_status(ctx: JobContext, change_id: str) -> None:
     """A step of a batch's deactivate / activate; failures feed the sweeper like a batch's."""
+    bind_ids(task_id=change_id)  # a status change's id is its task's
     res = _res(ctx)
     timeout = res.settings.job_timeout_seconds
     try:
@@ -131,12 +135,14 @@ async def _retrying(
 async def send_notification(ctx: JobContext, card_id: str) -> None:
     """One try, if due. Not retried by arq: a failure is scheduled on the card, and the sweep
     queues the next try when it is due (so a Redis that loses its jobs loses nothing)."""
+    bind_ids(card_id=card_id)
     await notifications.send_due(_res(ctx), card_id)
 
 
 async def deliver_webhook(ctx: JobContext, delivery_id: str) -> None:
     """One attempt of an outbox delivery, if it is due and no other worker holds it. Never
     retried by arq: the outbox schedules the next attempt (and the cron sends what is lost)."""
+    bind_ids(delivery_id=delivery_id)
     await outbox.deliver_one(_res(ctx), WEBHOOK_SOURCES, delivery_id)
 
 
@@ -184,6 +190,7 @@ async def sweep(ctx: JobContext) -> None:
 
 async def submit_fulfillment_order(ctx: JobContext, order_id: str) -> None:
     """Writes the order's manifest and submits it to the printer; retried with backoff."""
+    bind_ids(order_id=order_id)
     res = _res(ctx)
 
     async def submit() -> None:

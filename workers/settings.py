@@ -1,16 +1,18 @@
 """arq's WorkerSettings, run by `python -m workers` (or `arq workers.settings.WorkerSettings`)."""
 
+import socket
 from typing import Any
 
 from arq import cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerSettingsBase
 
-from app.lib.logging import configure_logging
+from app.lib.logging import configure_logging, new_log_context
 from app.lib.settings import get_settings
 from app.lib.url_safety import UnsafeUrl, check_url
 from app.storage.resources import Resources
 from workers import jobs
+from workers.health import Heartbeat
 
 _settings = get_settings()
 _timeout = _settings.job_timeout_seconds
@@ -32,12 +34,21 @@ async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(_settings.log_level)
     await _check_destinations()
     ctx["resources"] = await Resources.open(_settings)
+    ctx["heartbeat"] = Heartbeat()
+    ctx["heartbeat"].start(_settings.worker_metrics_port)  # metrics and /health (0: off)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     resources = ctx.get("resources")
     if resources:
         await resources.close()
+    if ctx.get("heartbeat"):
+        ctx["heartbeat"].stop()
+
+
+async def job_start(ctx: dict[str, Any]) -> None:
+    """Every log line of the job carries its id (each job runs in its own asyncio task)."""
+    new_log_context(job_id=ctx["job_id"], job_try=ctx.get("job_try", 1))
 
 
 class WorkerSettings(WorkerSettingsBase):
@@ -75,9 +86,14 @@ class WorkerSettings(WorkerSettingsBase):
     ]
     on_startup = staticmethod(startup)
     on_shutdown = staticmethod(shutdown)
+    on_job_start = staticmethod(job_start)
     job_timeout = _timeout
     # SIGTERM: stop taking jobs and let running ones finish (a cancel would burn a try).
     job_completion_wait = _timeout
     max_jobs = 10
     poll_delay = 0.1  # seconds between queue polls: the gap when a batch hands off to a new job
     keep_result = 3600
+    # `arq workers.settings.WorkerSettings --check` (the image's health check) reads this key:
+    # one per host, so each container checks its own worker, not any replica's on the queue.
+    health_check_key = f"{_settings.queue_name}:health-check:{socket.gethostname()}"
+    health_check_interval = _settings.worker_health_check_seconds

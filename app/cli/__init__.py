@@ -1,22 +1,29 @@
-"""Operator commands, one module per group: `python -m app.cli merchant create NAME`,
-`python -m app.cli seed-demo`, the dev printer: `python -m app.cli printer advance ORDER STATUS`,
-a FAILED fulfillment order: `python -m app.cli orders resubmit|cancel ORDER_ID`, webhook
-deliveries: `python -m app.cli webhooks list --merchant ID [--state S]|redeliver DELIVERY_ID`.
+"""The operator's tool, on click (Litestar's CLI library): `giftcards ...` (the console
+script) or `python -m app.cli ...`.
 
-Each group module has `register(commands)`, which adds its sub-commands and sets `run`.
+Groups, one module each: `merchant create NAME|rotate-webhook-secret ID`, `seed-demo`,
+`keys create|list|revoke --merchant ID`, `tasks show|retry TASK_ID`,
+`webhooks list --merchant ID [--state S]|redeliver DELIVERY_ID`,
+`orders resubmit|cancel ORDER_ID`, `printer advance ORDER_ID STATUS` (the dev printer),
+`issue --program ID --count N` (over HTTP, like any client), `schema export [--out FILE]`.
 """
 
-import argparse
+import click
 
-from app.cli import merchants, orders, printer, webhooks
+from app.cli import issue, keys, merchants, orders, printer, schema, tasks, webhooks
 
-GROUPS = (merchants, printer, orders, webhooks)
+GROUPS = (merchants, keys, tasks, issue, webhooks, orders, printer, schema)
+
+
+@click.group("giftcards", context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Operate the gift-card service: merchants, keys, tasks, deliveries, printer orders."""
+
+
+for _group in GROUPS:
+    for _command in _group.COMMANDS:
+        cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m app.cli")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for group in GROUPS:
-        group.register(commands)
-    args = parser.parse_args(argv)
-    args.run(args)
+    cli.main(args=argv, prog_name="giftcards")

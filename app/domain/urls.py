@@ -2,6 +2,7 @@
 
 HEALTH = "/health"
 READY = "/ready"
+METRICS = "/metrics"  # Prometheus text, for the private network
 
 TOKEN = "/v2/token"
 PROGRAMS = "/v2/giftcards/programs"
@@ -32,6 +33,8 @@ FULFILLMENT_ORDER_CANCEL = "/v2/giftcards/fulfillment-orders/{fulfillmentOrderId
 WEBHOOK_DELIVERIES = "/v2/webhooks/deliveries"
 WEBHOOK_DELIVERY_REDELIVER = "/v2/webhooks/deliveries/{deliveryId:str}/redeliver"
 WEBHOOK_SECRET_ROTATE = "/v2/webhooks/secret/rotate"
+API_KEYS = "/v2/api-keys"
+API_KEY = "/v2/api-keys/{keyId:str}"
 
 
 def task_location(task_id: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
+from app.lib.logging import bind_ids
 from app.lib.settings import Settings
 
 PUBLIC_PATHS = ["/health", "/ready", "/schema", "/v2/token", "/v2/fulfillment/events"]
@@ -18,6 +19,7 @@ class Principal:
 
 
 async def _principal_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    bind_ids(merchant_id=token.sub)  # on every log line of the request from here on
     return Principal(merchant_id=token.sub)
 
 

@@ -3,7 +3,8 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from limits import parse as parse_rate_limit
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +15,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = ""  # how clients reach the API; defaults to http://api_host:api_port
     log_level: str = "INFO"
+    # each worker serves its Prometheus metrics and /health here (0: not at all)
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
 
     mongodb_url: str = "mongodb://127.0.0.1:27017"
     mongodb_db: str = "giftcards"
@@ -69,6 +72,9 @@ class Settings(BaseSettings):
     stale_task_seconds: int = 60
     sweep_interval_seconds: int = 10
     max_recoveries: int = 5
+    # A worker refreshes its health key (`arq workers.settings.WorkerSettings --check`) this
+    # often; the key expires a second later, so a hung or killed worker turns unhealthy.
+    worker_health_check_seconds: int = Field(default=10, ge=1)
     # Deactivate / activate of a queued-size batch: cards per update_many (a bounded seq range;
     # on nx-27017 ~10,000 cards/s, so one update stays well under a second).
     status_change_chunk_size: int = Field(default=2_000, ge=1)
@@ -79,6 +85,9 @@ class Settings(BaseSettings):
     webhook_retry_max_delay_seconds: float = 6 * 3600.0
     webhook_retry_span_seconds: float = 3 * 86_400.0
     webhook_timeout_seconds: float = 10.0
+    # an outbox row written before its change waits this long for it (a crash in between:
+    # the cron sends the row once this has passed, if the change was made)
+    webhook_hold_seconds: float = 60.0
     webhook_secret_grace_seconds: int = 86_400  # a rotated secret still signs this long
     # Recipient notifications: the same schedule, measured in hours, kept on the card; the
     # sweep (every SWEEP_INTERVAL_SECONDS) queues the tries that are due.
@@ -99,6 +108,19 @@ class Settings(BaseSettings):
     vendor_secret: str = "dev-vendor-secret-change-me"  # verifies the printer's events
     printer_max_tries: int = 8
     manifest_link_ttl_seconds: int = 3600
+
+    # Rate limits, counted in Redis (app/lib/rate_limits.py): every authenticated request per
+    # merchant (a merchant's own limit, set with the CLI, replaces the default), and
+    # POST /v2/token per client address. Notation of the `limits` package: "600/minute".
+    rate_limits_enabled: bool = True
+    rate_limit_per_merchant: str = "600/minute"
+    rate_limit_token_per_address: str = "30/minute"
+
+    @field_validator("rate_limit_per_merchant", "rate_limit_token_per_address")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        parse_rate_limit(value)  # ValueError for anything but "N/unit"
+        return value
 
     @property
     def base_url(self) -> str:

@@ -28,6 +28,10 @@ class Caches:
     finished_tasks: TtlCache[tuple[str, str], BulkIssuance] = field(
         default_factory=lambda: TtlCache(ttl_seconds=5.0, size=4096)
     )
+    # a merchant's own rate limit ("" for the default): a change applies within a minute
+    merchant_rate_limits: TtlCache[str, str] = field(
+        default_factory=lambda: TtlCache(ttl_seconds=60.0, size=4096)
+    )
 
 
 def mongo_client(settings: Settings) -> AsyncMongoClient:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ from app.domain.cards.dependencies import provide_card_service
 from app.domain.cards.schemas import CardOut
 from app.domain.cards.services import CardService
 from app.domain.urls import PROGRAM_CARD, PROGRAM_CARDS
+from app.lib.openapi import documented
 from app.lib.pagination import Page
 from app.lib.types import OBJECT_ID_PATTERN, CursorQuery, LimitQuery, ObjectIdPath
 from app.storage.states import CardFulfillmentStatus
@@ -17,7 +18,12 @@ class CardController(Controller):
     tags = ["Cards"]
     dependencies = {"cards": Provide(provide_card_service, sync_to_thread=False)}
 
-    @get(PROGRAM_CARDS, operation_id="listCards", summary="List a program's cards")
+    @get(
+        PROGRAM_CARDS,
+        operation_id="listCards",
+        summary="List a program's cards",
+        **documented(404),
+    )
     async def list_all(
         self,
         merchant_id: str,
@@ -32,7 +38,12 @@ class CardController(Controller):
             merchant_id, programId, bulkIssuanceId, fulfillmentStatus, limit, cursor
         )
 
-    @get(PROGRAM_CARD, operation_id="getCard", summary="Get a card (never its full number)")
+    @get(
+        PROGRAM_CARD,
+        operation_id="getCard",
+        summary="Get a card (never its full number)",
+        **documented(404),
+    )
     async def get_one(
         self, merchant_id: str, programId: ObjectIdPath, cardId: ObjectIdPath, cards: CardService
     ) -> CardOut:

@@ -25,6 +25,7 @@ from app.domain.urls import (
     SHIPPING_CONFIG,
     SHIPPING_CONFIGS,
 )
+from app.lib.openapi import documented
 from app.lib.pagination import Page
 from app.lib.types import OBJECT_ID_PATTERN, CursorQuery, LimitQuery, ObjectIdPath
 from app.storage.states import OrderStatus
@@ -41,13 +42,19 @@ class ShippingConfigController(Controller):
         operation_id="createShippingConfig",
         summary="Create a bulk shipping configuration",
         status_code=HTTP_201_CREATED,
+        **documented(post=True),
     )
     async def create(
         self, merchant_id: str, data: ShippingConfigCreate, fulfillment: FulfillmentService
     ) -> ShippingConfigOut:
         return await fulfillment.create_config(merchant_id, data)
 
-    @get(SHIPPING_CONFIGS, operation_id="listShippingConfigs", summary="List shipping configs")
+    @get(
+        SHIPPING_CONFIGS,
+        operation_id="listShippingConfigs",
+        summary="List shipping configs",
+        **documented(),
+    )
     async def list_all(
         self,
         merchant_id: str,
@@ -57,7 +64,12 @@ class ShippingConfigController(Controller):
     ) -> Page[ShippingConfigOut]:
         return await fulfillment.list_configs(merchant_id, limit, cursor)
 
-    @get(SHIPPING_CONFIG, operation_id="getShippingConfig", summary="One shipping configuration")
+    @get(
+        SHIPPING_CONFIG,
+        operation_id="getShippingConfig",
+        summary="One shipping configuration",
+        **documented(404),
+    )
     async def get_one(
         self, merchant_id: str, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
     ) -> ShippingConfigOut:
@@ -70,6 +82,7 @@ class ShippingConfigController(Controller):
         description="202 with the new fulfillment order; 409 nothing_to_fulfill when no card "
         "of the configuration is CREATED. Each card is in exactly one order.",
         status_code=HTTP_202_ACCEPTED,
+        **documented(404, post=True),
     )
     async def fulfill(
         self, merchant_id: str, shippingConfigId: ObjectIdPath, fulfillment: FulfillmentService
@@ -81,7 +94,12 @@ class FulfillmentOrderController(Controller):
     tags = ["Physical cards"]
     dependencies = _DEPENDENCIES
 
-    @get(FULFILLMENT_ORDERS, operation_id="listFulfillmentOrders", summary="Fulfillment orders")
+    @get(
+        FULFILLMENT_ORDERS,
+        operation_id="listFulfillmentOrders",
+        summary="Fulfillment orders",
+        **documented(),
+    )
     async def list_all(
         self,
         merchant_id: str,
@@ -93,7 +111,12 @@ class FulfillmentOrderController(Controller):
     ) -> Page[FulfillmentOrderOut]:
         return await fulfillment.list_orders(merchant_id, shippingConfigId, status, limit, cursor)
 
-    @get(FULFILLMENT_ORDER, operation_id="getFulfillmentOrder", summary="One fulfillment order")
+    @get(
+        FULFILLMENT_ORDER,
+        operation_id="getFulfillmentOrder",
+        summary="One fulfillment order",
+        **documented(404),
+    )
     async def get_one(
         self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
     ) -> FulfillmentOrderOut:
@@ -108,6 +131,7 @@ class FulfillmentOrderController(Controller):
         "answered as it is. 409 order_not_failed for any other status, "
         "order_not_resubmittable when the printer rejected or returned it.",
         status_code=HTTP_202_ACCEPTED,
+        **documented(404, post=True),
     )
     async def resubmit(
         self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
@@ -123,6 +147,7 @@ class FulfillmentOrderController(Controller):
         "order_not_cancellable for any other status (a PENDING order may be in the "
         "printer's hands).",
         status_code=HTTP_200_OK,
+        **documented(404, post=True),
     )
     async def cancel(
         self, merchant_id: str, fulfillmentOrderId: ObjectIdPath, fulfillment: FulfillmentService
@@ -142,12 +167,15 @@ class PrinterEventController(Controller):
         "secret. Body: {eventId, orderId, status, carrier?, trackingNumber?, cardIds?}. "
         "Idempotent by eventId; statuses only move forward.",
         status_code=HTTP_200_OK,
-        security=[],
+        **documented(401, 404, 413, 422, printer=True),
     )
     async def receive(
         self,
         request: Request[Any, Any, Any],
         fulfillment: FulfillmentService,
-        signature: Annotated[str | None, Parameter(header=SIGNATURE_HEADER)] = None,
+        # declared as the PrinterSignature security scheme, not as a parameter
+        signature: Annotated[
+            str | None, Parameter(header=SIGNATURE_HEADER, include_in_schema=False)
+        ] = None,
     ) -> PrinterEventResult:
         return await fulfillment.printer_event(await request.body(), signature)

@@ -13,7 +13,7 @@ import logging
 from pydantic import ValidationError
 
 from app.domain.fulfillment.schemas import PrinterEvent, PrinterEventResult
-from app.domain.fulfillment.webhooks import announce
+from app.domain.fulfillment.webhooks import hold, publish
 from app.lib.errors import NotFoundError, RequestValidationError, UnauthorizedError
 from app.lib.types import now_ms
 from app.storage.models import FulfillmentEvent, FulfillmentOrder
@@ -93,24 +93,24 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
     orders = res.db.fulfillment_orders
     order_id = str(order.id)
     number = await orders.next_change(order_id)
+    order_to = _order_target(event)
+    held = await hold(
+        res,
+        order_id,
+        number,
+        None if order_to is None else (order.status, order_to),
+        card_status=CardFulfillmentStatus(event.status),
+    )
     await orders.mark_cards_moved(order_id)
     moved_cards, asked = await _move_cards(res, order, event, number)
-    order_from, order_to = order.status, _order_target(event)
     order_moved = order_to is not None and await orders.move_status(
-        order_id, order_to, ORDER_FROM[order_to], event.carrier, event.tracking_number
+        order_id, order_to, ORDER_FROM[order_to], number, event.carrier, event.tracking_number
     )
     shipped = event.status == PrinterEventStatus.SHIPPED
     if shipped and not order_moved and (event.carrier or event.tracking_number):
         # a later parcel of the same order, or a correction
         await orders.set_tracking(order_id, event.carrier, event.tracking_number)
-    if moved_cards or order_moved:
-        await announce(
-            res,
-            order_id,
-            number,
-            (order_from, order_to) if order_moved and order_to else None,
-            card_status=CardFulfillmentStatus(event.status) if moved_cards else None,
-        )
+    await publish(res, order_id, held, order_moved, moved_cards > 0)
     current = await orders.get(order_id)
     if current is None:
         raise NotFoundError("Fulfillment order not found.", code="fulfillment_order_not_found")

@@ -15,7 +15,7 @@ import logging
 from botocore.exceptions import ClientError
 
 from app.domain.fulfillment.manifest import manifest_key
-from app.domain.fulfillment.webhooks import announce
+from app.domain.fulfillment.webhooks import hold, publish
 from app.lib import jobs
 from app.lib.errors import ConflictError, NotFoundError
 from app.storage.models import FulfillmentOrder
@@ -63,15 +63,16 @@ async def _resubmit_failed(res: Resources, order: FulfillmentOrder) -> bool:
     order_id, orders = str(order.id), res.db.fulfillment_orders
     key = order.manifest_key
     keep = key is not None and await res.store.exists(key)
-    before = await orders.resubmit_failed(order_id, keep)
+    change = await orders.next_change(order_id)
+    held = await hold(res, order_id, change, (OrderStatus.FAILED, OrderStatus.PENDING))
+    before = await orders.resubmit_failed(order_id, keep, change)
+    await publish(res, order_id, held, before is not None, False)
     if before is None:
         return False
     await _drop_partial_manifest(res, before, keep)
     round_ = before.resubmits + 1
     await jobs.enqueue_submit_order(res.redis, order_id, recovery=round_)
     log.info("order %s resubmitted (round %d)", order_id, round_)
-    change = await orders.next_change(order_id)
-    await announce(res, order_id, change, (OrderStatus.FAILED, OrderStatus.PENDING))
     return True
 
 
@@ -90,23 +91,30 @@ async def cancel(res: Resources, order_id: str, merchant_id: str | None) -> Fulf
     """FAILED → CANCELLED, and its ORDERED cards back to CREATED with no order."""
     order = await find(res, order_id, merchant_id)
     orders = res.db.fulfillment_orders
-    order_change: tuple[OrderStatus, OrderStatus] | None = None
-    if order.status == OrderStatus.FAILED and await orders.cancel_failed(order_id):
-        order_change = (OrderStatus.FAILED, OrderStatus.CANCELLED)
-        log.info("order %s cancelled", order_id)
-    elif order.status == OrderStatus.FAILED:  # a concurrent call moved it first
-        order = await find(res, order_id, merchant_id)
-    if order_change is None and order.status != OrderStatus.CANCELLED:
-        hint = " (being submitted to the printer)" if order.status == OrderStatus.PENDING else ""
-        raise ConflictError(
-            f"Only a FAILED order can be cancelled; this one is {order.status}{hint}.",
-            code="order_not_cancellable",
-        )
+    if order.status not in (OrderStatus.FAILED, OrderStatus.CANCELLED):
+        raise _not_cancellable(order)
     change = await orders.next_change(order_id)
+    failed = order.status == OrderStatus.FAILED
+    order_change = (OrderStatus.FAILED, OrderStatus.CANCELLED) if failed else None
+    held = await hold(res, order_id, change, order_change, CardFulfillmentStatus.CREATED)
+    cancelled = failed and await orders.cancel_failed(order_id, change)
+    if cancelled:
+        log.info("order %s cancelled", order_id)
+    elif failed:  # a concurrent call moved it first
+        order = await find(res, order_id, merchant_id)
+    if not cancelled and order.status != OrderStatus.CANCELLED:
+        await publish(res, order_id, held, False, False)
+        raise _not_cancellable(order)
     released = await res.db.cards.release_ordered(order.shipping_config_id, order_id, change)
     if released:
         log.info("order %s: %d card(s) back to CREATED", order_id, released)
-    if order_change or released:
-        card_status = CardFulfillmentStatus.CREATED if released else None
-        await announce(res, order_id, change, order_change, card_status=card_status)
+    await publish(res, order_id, held, cancelled, released > 0)
     return await find(res, order_id, merchant_id)
+
+
+def _not_cancellable(order: FulfillmentOrder) -> ConflictError:
+    hint = " (being submitted to the printer)" if order.status == OrderStatus.PENDING else ""
+    return ConflictError(
+        f"Only a FAILED order can be cancelled; this one is {order.status}{hint}.",
+        code="order_not_cancellable",
+    )

@@ -13,11 +13,11 @@ import logging
 from app.domain.fulfillment.manifest import ManifestSuperseded, manifest_key, write_manifest
 from app.domain.fulfillment.orders import claimed_batches, record_batches
 from app.domain.fulfillment.providers import provider_for
-from app.domain.fulfillment.webhooks import announce
+from app.domain.fulfillment.webhooks import announce, hold, publish
 from app.lib import jobs
 from app.lib.types import now_ms
 from app.storage.resources import Resources
-from app.storage.states import OrderStatus
+from app.storage.states import CardFulfillmentStatus, OrderStatus
 
 log = logging.getLogger(__name__)
 STUCK_MS = 5 * 60 * 1000
@@ -40,6 +40,7 @@ async def submit(res: Resources, order_id: str, attempt: int, budget_seconds: fl
         if order.card_count == 0:
             await orders.delete_pending(order_id)
             return
+    await announce_cut(res, order_id)
     provider = provider_for(res.settings, res.store)
     await orders.start_submission(order_id, provider.name, attempt)
     if order.manifest_key is None:  # else a retry of the submission: the manifest is whole
@@ -57,24 +58,36 @@ async def submit(res: Resources, order_id: str, attempt: int, budget_seconds: fl
         await orders.set_manifest_key(order_id, order.manifest_key)
     key, rows = order.manifest_key, order.card_count
     receipt = await provider.submit(order, config, key)
+    change = await orders.next_change(order_id)
+    held = await hold(res, order_id, change, (OrderStatus.PENDING, OrderStatus.SUBMITTED))
     submitted = await orders.mark_submitted(
-        order_id, provider.name, attempt, receipt.location, receipt.http_status
+        order_id, provider.name, attempt, receipt.location, receipt.http_status, change
     )
+    await publish(res, order_id, held, submitted, False)
     if submitted:
         log.info("order %s submitted to the %s printer: %d cards", order_id, provider.name, rows)
-        change = await orders.next_change(order_id)
-        await announce(res, order_id, change, (OrderStatus.PENDING, OrderStatus.SUBMITTED))
+
+
+async def announce_cut(res: Resources, order_id: str) -> None:
+    """The webhooks of the cut (change 1), in case the cut died before writing them: the same
+    event ids, so nothing new when it did."""
+    await announce(
+        res, order_id, 1, (None, OrderStatus.PENDING), card_status=CardFulfillmentStatus.ORDERED
+    )
 
 
 async def record_failure(res: Resources, order_id: str, error: str, final: bool) -> None:
     orders = res.db.fulfillment_orders
     await orders.record_submission_error(order_id, error, final)
-    if not final:
+    order = await orders.get(order_id)
+    if not final or order is None or order.status != OrderStatus.PENDING:
         return
-    if await orders.fail_pending(order_id):
+    change = await orders.next_change(order_id)
+    held = await hold(res, order_id, change, (OrderStatus.PENDING, OrderStatus.FAILED))
+    failed = await orders.fail_pending(order_id, change)
+    await publish(res, order_id, held, failed, False)
+    if failed:
         log.warning("order %s failed: %s", order_id, error)
-        change = await orders.next_change(order_id)
-        await announce(res, order_id, change, (OrderStatus.PENDING, OrderStatus.FAILED))
 
 
 async def requeue_stuck(res: Resources) -> int:

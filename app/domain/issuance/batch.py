@@ -17,7 +17,8 @@ import time
 from app.domain.issuance import completion_callback, csv_export, failure
 from app.domain.issuance.generation import CardFactory, insert_range
 from app.domain.issuance.part_buffer import PartBuffer
-from app.lib import jobs
+from app.lib import jobs, metrics
+from app.lib.logging import bind_ids
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
 from app.storage.states import FINISHED_TASK, EventType, IssuanceMode
@@ -34,6 +35,7 @@ async def advance(
     issuance = await _owned(res, issuance_id, job_id)
     if issuance is None:
         return
+    bind_ids(task_id=issuance.task_id)
     await res.db.issuances.mark_running(str(issuance.id))
     started = time.monotonic()
     rows = csv_export.RowFormat.for_issuance(issuance)
@@ -68,6 +70,7 @@ async def _issue_chunk(res: Resources, issuance: BulkIssuance, parts: PartBuffer
     end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
     factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
     inserted = await insert_range(res.db.cards, factory, start, end)
+    metrics.CARDS_ISSUED.labels("queued").inc(len(inserted))
     inserted.sort(key=lambda card: card.seq)
     await res.db.issuances.raise_issued(str(issuance.id), end)
     for part, body in parts.add(inserted):  # if this upload fails, the export phase redoes it

@@ -2,7 +2,7 @@
 as the task's end (`batch._complete` and `batch.fail`).
 
 There are no transactions, so the order of the writes is what keeps the event: the outbox row
-first, held back (`HOLD_MS`); then the task's end (one conditional update: completed or
+first, held back (WEBHOOK_HOLD_SECONDS); then the task's end (one conditional update: completed or
 failed); then `release` makes the row due and queues its first attempt.
 - A crash (or an unreachable store) before the end is written: the task is still unfinished,
   so the step runs again (arq's retry, or the sweeper's recovery, or its final `fail`) and
@@ -21,8 +21,6 @@ from app.domain.webhooks import outbox
 from app.storage.models import WebhookDelivery
 from app.storage.resources import Resources
 from app.storage.states import FINISHED_TASK, DeliveryStatus, EventType
-
-HOLD_MS = 60_000  # far longer than the step between the row and the task's end
 
 
 async def prepare(
@@ -49,7 +47,7 @@ async def prepare(
         subject=issuance_id,
         data={"taskId": issuance.task_id, "bulkIssuanceId": issuance_id},
         round_=round_,
-        hold_ms=HOLD_MS,
+        hold_ms=int(res.settings.webhook_hold_seconds * 1000),
     )
     return await outbox.record(res, delivery)
 

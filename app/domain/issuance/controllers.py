@@ -25,7 +25,9 @@ from app.domain.urls import (
     BULK_ISSUE,
     task_location,
 )
+from app.lib.openapi import documented
 from app.lib.pagination import Page
+from app.lib.polling import retry_after
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
 from app.storage.states import TaskType
 
@@ -66,11 +68,15 @@ class IssuanceController(Controller):
         description="Up to the program's syncThreshold the cards are issued inline (201); "
         "larger batches are queued (202 with a task id to poll).",
         status_code=HTTP_201_CREATED,
-        responses={
-            HTTP_202_ACCEPTED: ResponseSpec(
-                data_container=BulkIssuanceAsyncResponse, description="Accepted; poll the task"
-            )
-        },
+        **documented(
+            404,
+            post=True,
+            extra={
+                HTTP_202_ACCEPTED: ResponseSpec(
+                    data_container=BulkIssuanceAsyncResponse, description="Accepted; poll the task"
+                )
+            },
+        ),
     )
     async def bulk_issue(
         self,
@@ -85,10 +91,16 @@ class IssuanceController(Controller):
         headers = {"Idempotent-Replayed": "true"} if issued.replayed else {}
         if isinstance(issued.result, BulkIssuanceAsyncResponse):
             headers["Location"] = task_location(issued.result.task_id)
+            headers.update(retry_after(data.size))
             return Response(issued.result, status_code=HTTP_202_ACCEPTED, headers=headers)
         return Response(issued.result, status_code=HTTP_201_CREATED, headers=headers)
 
-    @get(BULK_ISSUE, operation_id="listBulkIssuances", summary="A program's bulk issuances")
+    @get(
+        BULK_ISSUE,
+        operation_id="listBulkIssuances",
+        summary="A program's bulk issuances",
+        **documented(404),
+    )
     async def list_all(
         self,
         merchant_id: str,
@@ -99,7 +111,12 @@ class IssuanceController(Controller):
     ) -> Page[BulkIssuanceOut]:
         return await issuance.page(merchant_id, programId, limit, cursor)
 
-    @get(BULK_ISSUANCE, operation_id="getBulkIssuance", summary="One bulk issuance")
+    @get(
+        BULK_ISSUANCE,
+        operation_id="getBulkIssuance",
+        summary="One bulk issuance",
+        **documented(404),
+    )
     async def get_one(
         self, merchant_id: str, bulkIssuanceId: ObjectIdPath, issuance: IssuanceService
     ) -> BulkIssuanceOut:
@@ -111,7 +128,7 @@ class IssuanceController(Controller):
         summary="Deactivate every card of a bulk issuance",
         description=_SWITCH_DESCRIPTION,
         status_code=HTTP_200_OK,
-        responses=_SWITCH_RESPONSES,
+        **documented(404, post=True, extra=_SWITCH_RESPONSES),
     )
     async def deactivate(
         self,
@@ -129,7 +146,7 @@ class IssuanceController(Controller):
         summary="Activate again every card of a bulk issuance",
         description=_SWITCH_DESCRIPTION,
         status_code=HTTP_200_OK,
-        responses=_SWITCH_RESPONSES,
+        **documented(404, post=True, extra=_SWITCH_RESPONSES),
     )
     async def activate(
         self,
@@ -144,6 +161,6 @@ class IssuanceController(Controller):
 
 def _switch_response(switched: Switched) -> Response[Switched]:
     if isinstance(switched, BulkIssuanceAsyncResponse):
-        headers = {"Location": task_location(switched.task_id)}
+        headers = {"Location": task_location(switched.task_id), **retry_after(0)}
         return Response(switched, status_code=HTTP_202_ACCEPTED, headers=headers)
     return Response(switched, status_code=HTTP_200_OK)

@@ -24,6 +24,19 @@ from app.storage.states import CardStatus, IssuanceMode, TaskStatus
 _AMOUNT_STRING = re.compile(r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$")  # the seed's pattern
 
 
+# /schema: a number or a decimal string (both are accepted), 0.01 to 10000.00
+_AMOUNT_SCHEMA: dict[str, Any] = {
+    "example": "25.00",
+    "type": None,
+    "minimum": None,
+    "maximum": None,
+    "oneOf": [
+        {"type": "number", "minimum": 0.01, "maximum": 10000},
+        {"type": "string", "pattern": r"^[0-9]{1,5}(\.[0-9]{1,2})?$"},
+    ],
+}
+
+
 def _amount(value: Any) -> Decimal:
     if isinstance(value, str) and not _AMOUNT_STRING.match(value.strip()):
         raise ValueError("must be a decimal number such as 25.00")
@@ -35,7 +48,7 @@ def _amount(value: Any) -> Decimal:
 Amount = Annotated[
     Decimal,
     BeforeValidator(_amount),
-    Field(ge=Decimal("0.01"), le=Decimal("10000.00"), json_schema_extra={"example": "25.00"}),
+    Field(ge=Decimal("0.01"), le=Decimal("10000.00"), json_schema_extra=_AMOUNT_SCHEMA),
 ]
 
 

@@ -19,7 +19,7 @@ from app.domain.issuance.schemas import (
     BulkIssueGiftCardRequest,
 )
 from app.domain.programs.services import ProgramService
-from app.lib import jobs
+from app.lib import jobs, metrics
 from app.lib.errors import NotFoundError, validation_error
 from app.lib.money import to_minor
 from app.lib.pagination import Page
@@ -165,6 +165,7 @@ class IssuanceService:
             await self._undo_inline(issuance)
             raise
         log.info("issued %d cards inline in bulk issuance %s", len(cards), issuance.id)
+        metrics.CARDS_ISSUED.labels("inline").inc(len(cards))
         if issuance.mode == IssuanceMode.RECIPIENTS:
             await self._queue_notifications([c.id for c in cards if factory.notifications[c.seq]])
         summaries = [BulkIssuedCardSummary.from_number(c.id, c.number) for c in cards]

@@ -12,6 +12,7 @@ from app.domain.merchants.schemas import (
 )
 from app.domain.merchants.services import MerchantService
 from app.domain.urls import TOKEN, WEBHOOK_SECRET_ROTATE
+from app.lib.openapi import documented
 
 
 class TokenController(Controller):
@@ -24,6 +25,7 @@ class TokenController(Controller):
         summary="Exchange an API key for a bearer token",
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
+        **documented(401, 413, 422, 429, public=True),
     )
     async def create_token(
         self, data: TokenRequest, merchants: MerchantService, state: State
@@ -40,6 +42,7 @@ class WebhookSecretController(Controller):
         operation_id="rotateWebhookSecret",
         summary="Replace the webhook secret; the old one keeps signing for a grace period",
         status_code=HTTP_200_OK,
+        **documented(post=True),
     )
     async def rotate(
         self, merchant_id: str, merchants: MerchantService, data: SecretRotation | None = None

@@ -1,7 +1,5 @@
 """Merchants: created by the operator's CLI, authenticated by their API key."""
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -10,20 +8,18 @@ from bson import ObjectId
 from litestar.security.jwt import JWTAuth
 from pymongo.errors import DuplicateKeyError
 
+from app.domain.api_keys.services import (
+    PREFIX_LENGTH,
+    ApiKeyService,
+    hash_api_key,
+    new_api_key,
+)
 from app.domain.merchants.schemas import RotatedSecret, TokenResponse
 from app.domain.webhooks.signing import new_secret
 from app.lib.errors import ConflictError, NotFoundError, UnauthorizedError
 from app.lib.types import utcnow
 from app.storage.models import Merchant
 from app.storage.resources import Resources
-
-
-def hash_api_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
-
-
-def new_api_key() -> str:
-    return "gk_" + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -38,17 +34,19 @@ class MerchantService:
         self.res = resources
 
     async def token(self, api_key: str, jwt_auth: JWTAuth[Any, Any]) -> TokenResponse:
-        """A bearer token for the merchant owning `api_key` (401 for an unknown key)."""
-        merchant = await self.authenticate(api_key)
-        if merchant is None:
+        """A bearer token for the merchant owning `api_key` (401 for an unknown or revoked
+        key). Revoking a key does not end the tokens issued with it: they expire by their TTL."""
+        merchant_id = await ApiKeyService(self.res).authenticate(api_key)
+        if merchant_id is None:
             raise UnauthorizedError("The API key is not valid.", code="invalid_api_key")
         ttl = self.res.settings.jwt_ttl_seconds
         token = jwt_auth.create_token(
-            identifier=str(merchant.id), token_expiration=timedelta(seconds=ttl)
+            identifier=merchant_id, token_expiration=timedelta(seconds=ttl)
         )
         return TokenResponse.from_token(token, ttl)
 
-    async def authenticate(self, api_key: str) -> Merchant | None:
+    async def owner(self, api_key: str) -> Merchant | None:
+        """The merchant created with `api_key` as its original key (revoked or not)."""
         return await self.res.db.merchants.by_api_key_hash(hash_api_key(api_key))
 
     async def create(self, name: str, api_key: str | None = None) -> NewMerchant:
@@ -62,17 +60,18 @@ class MerchantService:
             webhook_secret_enc=self.res.vault.encrypt(secret, str(merchant_id)),
         )
         await self.res.db.merchants.insert(merchant)
+        await ApiKeyService(self.res).adopt(merchant, key[:PREFIX_LENGTH])
         return NewMerchant(merchant, key, secret)
 
     async def ensure(self, name: str, api_key: str) -> tuple[Merchant, str]:
         """The merchant owning `api_key` and its webhook secret, created when absent (demo)."""
-        merchant = await self.authenticate(api_key)
+        merchant = await self.owner(api_key)
         if merchant is None:
             try:
                 created = await self.create(name, api_key)
                 return created.merchant, created.webhook_secret
             except DuplicateKeyError:  # a concurrent seed won the race
-                merchant = await self.authenticate(api_key)
+                merchant = await self.owner(api_key)
         if merchant is None:
             raise LookupError("the demo merchant vanished while being seeded")
         if merchant.webhook_secret_enc is None:  # seeded before merchants had webhook secrets

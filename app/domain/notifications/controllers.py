@@ -7,6 +7,7 @@ from app.domain.notifications.dependencies import provide_notification_service
 from app.domain.notifications.schemas import NotificationsRequeued
 from app.domain.notifications.services import NotificationService
 from app.domain.urls import BULK_ISSUANCE_NOTIFICATIONS_RESEND, CARD_NOTIFICATION_RESEND
+from app.lib.openapi import documented
 from app.lib.types import ObjectIdPath
 
 
@@ -22,6 +23,7 @@ class NotificationController(Controller):
         "sent one is sent again). 409 no_recipient for a card without one, "
         "409 notification_in_flight while a try is under way.",
         status_code=HTTP_202_ACCEPTED,
+        **documented(404, post=True),
     )
     async def resend_card(
         self,
@@ -39,6 +41,7 @@ class NotificationController(Controller):
         description="202 with how many `failed` notifications are pending again, due now. "
         "409 no_recipients for a batch issued by count.",
         status_code=HTTP_202_ACCEPTED,
+        **documented(404, post=True),
     )
     async def resend_failed(
         self, merchant_id: str, bulkIssuanceId: ObjectIdPath, notifications: NotificationService

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 from app.domain.notifications import schedule
 from app.domain.notifications.channels import send_email, sms_provider
-from app.lib import jobs
+from app.lib import jobs, metrics
 from app.lib.money import format_minor
 from app.lib.types import now_ms
 from app.storage.models import Card, Recipient
@@ -67,6 +67,7 @@ async def send_due(res: Resources, card_id: str) -> bool:
         return False
     await res.db.cards.notification_sent(card_id)
     log.info("notification for card %s sent by %s", card_id, note.channel)
+    metrics.NOTIFICATIONS.labels(note.channel, "sent").inc()
     return True
 
 
@@ -98,6 +99,7 @@ async def _schedule_retry(
     due = schedule.next_attempt_ms(res.settings, attempts, started, now)
     await res.db.cards.notification_failed(card_id, lease_until, _error_text(exc), due)
     later = "giving up" if due is None else f"next try in {(due - now) / 1000:.1f}s"
+    metrics.NOTIFICATIONS.labels(card.notification.channel, "retrying" if due else "failed").inc()
     log.warning(
         "notification for card %s failed (try %d): %s; %s",
         card_id,

@@ -5,6 +5,7 @@ from app.domain.programs.dependencies import provide_program_service
 from app.domain.programs.schemas import ProgramCreate, ProgramOut
 from app.domain.programs.services import ProgramService
 from app.domain.urls import PROGRAM, PROGRAMS
+from app.lib.openapi import documented
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
 
@@ -13,19 +14,29 @@ class ProgramController(Controller):
     tags = ["Programs"]
     dependencies = {"programs": Provide(provide_program_service, sync_to_thread=False)}
 
-    @post(PROGRAMS, operation_id="createProgram", summary="Create a gift-card program")
+    @post(
+        PROGRAMS,
+        operation_id="createProgram",
+        summary="Create a gift-card program",
+        **documented(post=True),
+    )
     async def create(
         self, merchant_id: str, data: ProgramCreate, programs: ProgramService
     ) -> ProgramOut:
         return ProgramOut.from_program(await programs.create(merchant_id, data))
 
-    @get(PROGRAM, operation_id="getProgram", summary="Get a program")
+    @get(PROGRAM, operation_id="getProgram", summary="Get a program", **documented(404))
     async def get_one(
         self, merchant_id: str, programId: ObjectIdPath, programs: ProgramService
     ) -> ProgramOut:
         return ProgramOut.from_program(await programs.get(merchant_id, programId))
 
-    @get(PROGRAMS, operation_id="listPrograms", summary="List programs, newest first")
+    @get(
+        PROGRAMS,
+        operation_id="listPrograms",
+        summary="List programs, newest first",
+        **documented(),
+    )
     async def list_all(
         self,
         merchant_id: str,

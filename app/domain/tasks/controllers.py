@@ -7,16 +7,22 @@ from app.domain.tasks.dependencies import provide_task_service
 from app.domain.tasks.schemas import TaskOut
 from app.domain.tasks.services import TaskService
 from app.domain.urls import TASK, TASK_RETRY, task_location
+from app.lib.openapi import documented
+from app.lib.polling import retry_after
 from app.lib.types import ObjectIdPath
+from app.storage.states import TaskStatus
 
 
 class TaskController(Controller):
     tags = ["Tasks"]
     dependencies = {"tasks": Provide(provide_task_service, sync_to_thread=False)}
 
-    @get(TASK, operation_id="getTask", summary="Poll a queued bulk issuance")
-    async def get_task(self, merchant_id: str, taskId: ObjectIdPath, tasks: TaskService) -> TaskOut:
-        return await tasks.get(merchant_id, taskId)
+    @get(TASK, operation_id="getTask", summary="Poll a queued bulk issuance", **documented(404))
+    async def get_task(
+        self, merchant_id: str, taskId: ObjectIdPath, tasks: TaskService
+    ) -> Response[TaskOut]:
+        task = await tasks.get(merchant_id, taskId)
+        return Response(task, headers=_polling_hint(task))
 
     @post(
         TASK_RETRY,
@@ -28,11 +34,15 @@ class TaskController(Controller):
         "way is answered as it is (202), a completed one too (200). When it completes, its "
         "CSV holds every card, replacing the failed run's CSV.",
         status_code=HTTP_202_ACCEPTED,
-        responses={
-            HTTP_200_OK: ResponseSpec(
-                data_container=TaskOut, description="Completed already: nothing to do"
-            )
-        },
+        **documented(
+            404,
+            post=True,
+            extra={
+                HTTP_200_OK: ResponseSpec(
+                    data_container=TaskOut, description="Completed already: nothing to do"
+                )
+            },
+        ),
     )
     async def retry_task(
         self, merchant_id: str, taskId: ObjectIdPath, tasks: TaskService
@@ -40,5 +50,12 @@ class TaskController(Controller):
         retried = await tasks.retry(merchant_id, taskId)
         if not retried.accepted:
             return Response(retried.task, status_code=HTTP_200_OK)
-        headers = {"Location": task_location(taskId)}
+        headers = {"Location": task_location(taskId), **_polling_hint(retried.task)}
         return Response(retried.task, status_code=HTTP_202_ACCEPTED, headers=headers)
+
+
+def _polling_hint(task: TaskOut) -> dict[str, str]:
+    """Retry-After while the task is under way; none once it finished."""
+    if task.status not in (TaskStatus.PENDING, TaskStatus.RUNNING):
+        return {}
+    return retry_after(task.requested_count - task.issued_count - task.failed_count)

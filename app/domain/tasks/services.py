@@ -35,6 +35,16 @@ class TaskService:
                 self.res.caches.finished_tasks.put(key, issuance)
         return self.describe(issuance)
 
+    async def owner(self, task_id: str) -> str:
+        """The id of the merchant whose task this is, for operators (404 when none)."""
+        issuance = await self.res.db.issuances.task(task_id)
+        if issuance is not None:
+            return issuance.merchant_id
+        change = await self.res.db.status_changes.get(task_id)
+        if change is None:
+            raise NotFoundError("Task not found.", code="task_not_found")
+        return change.merchant_id
+
     async def _read(self, merchant_id: str, task_id: str) -> BulkIssuance:
         issuance = await self.res.db.issuances.task_of_merchant(merchant_id, task_id)
         if issuance is None:

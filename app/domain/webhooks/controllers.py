@@ -9,6 +9,7 @@ from app.domain.urls import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_REDELIVER
 from app.domain.webhooks.dependencies import provide_webhook_delivery_service
 from app.domain.webhooks.schemas import WebhookDeliveryOut
 from app.domain.webhooks.services import WebhookDeliveryService
+from app.lib.openapi import documented
 from app.lib.pagination import Page
 from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
 from app.storage.states import DeliveryStatus
@@ -36,6 +37,7 @@ class WebhookDeliveryController(Controller):
         description="Every event POSTed to a callbackUrl is kept with its delivery state: "
         "pending (retried with backoff for WEBHOOK_RETRY_SPAN_SECONDS, 3 days by default), "
         "delivered, or failed (past that span, or at once when the endpoint answered 410).",
+        **documented(),
     )
     async def list_all(
         self,
@@ -54,6 +56,7 @@ class WebhookDeliveryController(Controller):
         description="202 with the delivery, pending and due now on a fresh retry schedule, "
         "whatever its state was; receivers deduplicate on the event id.",
         status_code=HTTP_202_ACCEPTED,
+        **documented(404, post=True),
     )
     async def redeliver(
         self, merchant_id: str, deliveryId: ObjectIdPath, deliveries: WebhookDeliveryService

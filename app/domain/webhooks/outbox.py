@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from app.domain.webhooks.delivery import send_event
-from app.lib import backoff, jobs
+from app.lib import backoff, jobs, metrics
 from app.lib.settings import Settings
 from app.lib.types import iso_z, now_ms, utcnow
 from app.lib.url_safety import UnsafeUrl
@@ -251,9 +251,11 @@ class Sender:
         what = f"{delivery.type} {delivery.event_id} (delivery {delivery.id})"
         if outcome.error is None:
             log.info("%s delivered", what)
+            metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
             return await self.repo.mark_delivered(delivery, outcome.status_code or 200, now_ms())
         if outcome.status_code == GONE:
             log.warning("%s: the endpoint is gone (410)", what)
+            metrics.WEBHOOK_DELIVERIES.labels("gone").inc()
             error = f"{outcome.error}: the endpoint is gone, not retried"
             done = await self.repo.mark_attempt_failed(delivery, error, GONE, None)
             await self._fail_others_to(delivery)
@@ -271,6 +273,7 @@ class Sender:
             delivery, outcome.error, outcome.status_code, retry_at
         )
         log.warning("%s failed (%s), %s", what, outcome.error, "retried" if retry_at else "failed")
+        metrics.WEBHOOK_DELIVERIES.labels("retrying" if retry_at else "failed").inc()
         if done is not None and retry_at is not None:
             await queue_attempt(self.res, done)
         return done

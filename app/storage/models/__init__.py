@@ -2,6 +2,7 @@
 strings, not ObjectIds, and money is int64 minor units: the dialect both MongoDB and the
 embedded nx-27017 serve correctly."""
 
+from app.storage.models.api_key import ApiKey
 from app.storage.models.card import Card, CardFulfillment, CardNotification, CardView
 from app.storage.models.fulfillment import (
     FulfillmentCutoff,
@@ -23,6 +24,7 @@ from app.storage.models.webhook import MovedCards, WebhookDelivery
 
 DOCUMENT_MODELS = [
     Merchant,
+    ApiKey,
     Program,
     BulkIssuance,
     RequestKey,
@@ -39,6 +41,7 @@ DOCUMENT_MODELS = [
 __all__ = [
     "DOCUMENT_MODELS",
     "Address",
+    "ApiKey",
     "BulkIssuance",
     "CallbackState",
     "Card",

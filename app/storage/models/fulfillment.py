@@ -107,6 +107,11 @@ class FulfillmentOrder(Document):
     carrier: str | None = None
     tracking_number: str | None = None
     changes: int = 0
+    # the changes (their numbers, as strings) that moved the order's status, each recorded in
+    # the same update as the move, and those that moved its cards: a held webhook row of a
+    # change is sent only once its change is here (fulfillment/webhooks.py)
+    status_changes: dict[str, bool] = {}
+    card_changes: dict[str, bool] = {}
     # set before a printer event first moves cards: until then every card is ORDERED, so
     # `cardsByStatus` needs no scan of the order's cards (polling a big order stays cheap)
     cards_moved: bool = False

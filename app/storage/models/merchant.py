@@ -13,6 +13,7 @@ class Merchant(Document):
     previous_webhook_secret_enc: bytes | None = None
     previous_secret_expires_at: datetime | None = None
     secret_rotations: int = 0  # a rotation is conditional on it (nx-27017 can't match bytes)
+    rate_limit: str | None = None  # e.g. "1200/minute"; None: RATE_LIMIT_PER_MERCHANT
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     class Settings:

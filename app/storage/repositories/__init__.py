@@ -3,6 +3,7 @@ indexes and the raw PyMongo calls on it. Services speak in these methods."""
 
 from dataclasses import dataclass, field
 
+from app.storage.repositories.api_keys import ApiKeyRepository
 from app.storage.repositories.cards import CardRepository, EncryptedCard
 from app.storage.repositories.fulfillment_cutoffs import FulfillmentCutoffRepository
 from app.storage.repositories.fulfillment_events import FulfillmentEventRepository
@@ -25,6 +26,7 @@ from app.storage.repositories.webhook_deliveries import WebhookDeliveryRepositor
 @dataclass(frozen=True)
 class Repositories:
     merchants: MerchantRepository = field(default_factory=MerchantRepository)
+    api_keys: ApiKeyRepository = field(default_factory=ApiKeyRepository)
     programs: ProgramRepository = field(default_factory=ProgramRepository)
     issuances: IssuanceRepository = field(default_factory=IssuanceRepository)
     request_keys: RequestKeyRepository = field(default_factory=RequestKeyRepository)
@@ -45,6 +47,7 @@ class Repositories:
 
 
 __all__ = [
+    "ApiKeyRepository",
     "CardRepository",
     "CardsFound",
     "FulfillmentCutoffRepository",

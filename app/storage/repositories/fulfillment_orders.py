@@ -21,6 +21,12 @@ _VISIBLE = {"card_count": {"$gt": 0}}
 _STAMPS = {OrderStatus.SHIPPED: "shipped_ms", OrderStatus.DELIVERED: "delivered_ms"}
 
 
+def _made(change: int) -> dict[str, bool]:
+    """Set in the same update as a move of the status: change `change` moved it (its held
+    webhook rows are sent only if so)."""
+    return {f"status_changes.{change}": True}
+
+
 def _oid(order_id: str | ObjectId) -> ObjectId:
     return order_id if isinstance(order_id, ObjectId) else ObjectId(order_id)
 
@@ -107,6 +113,17 @@ class FulfillmentOrderRepository:
             raise LookupError(f"fulfillment order {order_id} is gone")
         return int(order["changes"])
 
+    async def record_change(
+        self, order_id: str | ObjectId, change: int, status: bool, cards: bool
+    ) -> None:
+        """Change `change` is made: it moved the order's status (`status`; a move records
+        this itself) and/or its cards (`cards`: written once they moved)."""
+        made = {f"status_changes.{change}": True} if status else {}
+        if cards:
+            made[f"card_changes.{change}"] = True
+        if made:
+            await self.collection.update_one({"_id": _oid(order_id)}, {"$set": made})
+
     async def mark_cards_moved(self, order_id: str | ObjectId) -> None:
         """From now on its cards' statuses are counted, not assumed ORDERED."""
         await self.collection.update_one({"_id": _oid(order_id)}, {"$set": {"cards_moved": True}})
@@ -116,12 +133,13 @@ class FulfillmentOrderRepository:
         order_id: str | ObjectId,
         to: OrderStatus,
         allowed_from: Iterable[OrderStatus],
+        change: int,
         carrier: str | None = None,
         tracking_number: str | None = None,
     ) -> bool:
         """Moves the order to `to` if it is in `allowed_from` (stamping the time of a move to
-        SHIPPED or DELIVERED); False when it was not."""
-        changes: dict[str, Any] = {"status": to}
+        SHIPPED or DELIVERED) as its change `change`; False when it was not."""
+        changes: dict[str, Any] = {"status": to, **_made(change)}
         stamp = _STAMPS.get(to)
         if stamp:
             changes[stamp] = now_ms()
@@ -160,8 +178,10 @@ class FulfillmentOrderRepository:
         attempt: int,
         location: str,
         http_status: int | None,
+        change: int,
     ) -> bool:
-        """PENDING → SUBMITTED, with the provider's receipt; False when it was not PENDING."""
+        """PENDING → SUBMITTED (change `change`), with the provider's receipt; False when it
+        was not PENDING."""
         state: dict[str, Any] = {
             "provider": provider,
             "status": SubmissionStatus.SUBMITTED,
@@ -179,6 +199,7 @@ class FulfillmentOrderRepository:
                     "submitted_ms": now_ms(),
                     "error": None,
                     "submission": state,
+                    **_made(change),
                 }
             },
         )
@@ -193,18 +214,18 @@ class FulfillmentOrderRepository:
             {"$set": {"submission.status": status, "error": error[:500]}},
         )
 
-    async def fail_pending(self, order_id: str | ObjectId) -> bool:
-        """PENDING → FAILED; False when it was not PENDING."""
+    async def fail_pending(self, order_id: str | ObjectId, change: int) -> bool:
+        """PENDING → FAILED (change `change`); False when it was not PENDING."""
         failed = await self.collection.update_one(
             {"_id": _oid(order_id), "status": OrderStatus.PENDING},
-            {"$set": {"status": OrderStatus.FAILED}},
+            {"$set": {"status": OrderStatus.FAILED, **_made(change)}},
         )
         return bool(failed.modified_count)
 
     # ----------------------------------------------------------------- recovery of a FAILED order
 
     async def resubmit_failed(
-        self, order_id: str | ObjectId, keep_manifest: bool
+        self, order_id: str | ObjectId, keep_manifest: bool, change: int
     ) -> FulfillmentOrder | None:
         """FAILED (no printer event on it) → PENDING for a fresh round of submission: the
         submission state and error cleared, the manifest kept only when `keep_manifest`.
@@ -215,6 +236,7 @@ class FulfillmentOrderRepository:
             "submission": None,
             "error": None,
             "resubmitted_ms": now_ms(),
+            **_made(change),
         }
         if not keep_manifest:
             changes |= {"manifest_key": None, "manifest_progress": None}
@@ -225,9 +247,9 @@ class FulfillmentOrderRepository:
         )
         return None if before is None else FulfillmentOrder.model_validate(before)
 
-    async def cancel_failed(self, order_id: str | ObjectId) -> bool:
-        """FAILED → CANCELLED; False when it was not FAILED. From now on its cards are counted
-        (`cards_moved`): they leave it."""
+    async def cancel_failed(self, order_id: str | ObjectId, change: int) -> bool:
+        """FAILED → CANCELLED (change `change`); False when it was not FAILED. From now on
+        its cards are counted (`cards_moved`): they leave it."""
         cancelled = await self.collection.update_one(
             {"_id": _oid(order_id), "status": OrderStatus.FAILED},
             {
@@ -235,6 +257,7 @@ class FulfillmentOrderRepository:
                     "status": OrderStatus.CANCELLED,
                     "cards_moved": True,
                     "cancelled_ms": now_ms(),
+                    **_made(change),
                 }
             },
         )

@@ -76,6 +76,10 @@ class IssuanceRepository:
             {"_id": ObjectId(issuance_id), "merchant_id": merchant_id}
         )
 
+    async def task(self, task_id: str) -> BulkIssuance | None:
+        """Any merchant's queued batch by its task id (the operator's CLI)."""
+        return await BulkIssuance.find_one({"task_id": task_id, "is_async": True})
+
     async def task_of_merchant(self, merchant_id: str, task_id: str) -> BulkIssuance | None:
         return await BulkIssuance.find_one(
             {"task_id": task_id, "merchant_id": merchant_id, "is_async": True}
@@ -328,3 +332,14 @@ class IssuanceRepository:
         await self.collection.update_one(
             {"_id": ObjectId(issuance_id)}, {"$set": {"callback": state.model_dump()}}
         )
+
+    # ----------------------------------------------------------------- metrics
+
+    async def count_tasks_by_status(self) -> dict[str, int]:
+        """Queued batches per status, for /metrics (bulk issuances only, never the cards)."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"is_async": True}},
+            {"$group": {"_id": "$status", "n": {"$sum": 1}}},
+        ]
+        cursor = await self.collection.aggregate(pipeline)
+        return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}

@@ -22,6 +22,17 @@ class MerchantRepository:
     async def by_api_key_hash(self, key_hash: str) -> Merchant | None:
         return await Merchant.find_one({"api_key_hash": key_hash})
 
+    async def set_rate_limit(self, merchant_id: str, limit: str | None) -> bool:
+        """False when there is no such merchant."""
+        result = await self.collection.update_one(
+            {"_id": ObjectId(merchant_id)}, {"$set": {"rate_limit": limit}}
+        )
+        return result.matched_count == 1
+
+    async def rate_limit(self, merchant_id: str) -> str | None:
+        found = await self.collection.find_one({"_id": ObjectId(merchant_id)}, {"rate_limit": 1})
+        return found.get("rate_limit") if found else None
+
     async def set_webhook_secret_if_missing(self, merchant_id: str, encrypted: bytes) -> None:
         await self.collection.update_one(
             {"_id": ObjectId(merchant_id), "webhook_secret_enc": None},

@@ -76,6 +76,12 @@ class WebhookDeliveryRepository:
         )
         return bool(moved.modified_count)
 
+    async def drop_unsent(self, delivery_id: str) -> None:
+        """Deletes a delivery never attempted (held for a change that did not happen)."""
+        await self.collection.delete_one(
+            {"_id": ObjectId(delivery_id), "state": _PENDING, "attempts": 0}
+        )
+
     async def claim_due(
         self, queue: str, now_ms: int, lease_until_ms: int
     ) -> WebhookDelivery | None:
