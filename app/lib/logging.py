@@ -52,8 +52,11 @@ def configure_logging(level: str) -> None:
         logger.handlers.clear()
         logger.propagate = True
     # PyMongo's DEBUG logs print whole commands, card documents included: keep them out.
-    for noisy in ("pymongo", "botocore", "boto3", "urllib3", "s3transfer", "arq"):
+    for noisy in ("pymongo", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # arq's lines (its start line, one per job) at INFO whatever LOG_LEVEL, as arq's own logging
+    # has them: scripts wait for "Starting worker for" to know a worker is up
+    logging.getLogger("arq").setLevel(logging.INFO)
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -1,6 +1,8 @@
 """The API's models: snake_case attributes in Python, camelCase names on the wire, from one
 alias generator (the app's Pydantic plugin prefers aliases for bodies and for /schema)."""
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -26,3 +28,12 @@ class ApiResponse(BaseModel):
         validate_by_name=True,
         serialize_by_alias=True,
     )
+
+
+def with_example(example: dict[str, Any]) -> ConfigDict:
+    """A request model's one realistic body (camelCase, valid), for /schema:
+    `model_config = with_example({...})`. Litestar puts the config's `example` into the
+    component's `examples`; `json_schema_extra` does the same for Pydantic's own JSON schema."""
+    config = ConfigDict(json_schema_extra={"examples": [example]})
+    config["example"] = example  # type: ignore[typeddict-unknown-key]
+    return config

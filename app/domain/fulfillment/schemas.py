@@ -15,7 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.domain.fulfillment.countries import ISO_3166_ALPHA2
-from app.lib.schema import ApiRequest, ApiResponse
+from app.lib.schema import ApiRequest, ApiResponse, with_example
 from app.lib.types import E164_PATTERN, OBJECT_ID_PATTERN, UtcDatetime
 from app.storage.models import FulfillmentOrder, ShippingConfig
 from app.storage.states import (
@@ -85,6 +85,28 @@ class Shipping(ApiRequest):
 
 
 class ShippingConfigCreate(ApiRequest):
+    model_config = with_example(
+        {
+            "name": "Store 12 back office",
+            "policy": "MANUAL",
+            "shipping": {
+                "recipientName": {"firstName": "Jane", "lastName": "Smith"},
+                "businessName": "Acme Store #12",
+                "address": {
+                    "line1": "100 Main St.",
+                    "line2": "Suite 99",
+                    "city": "New York",
+                    "state": "NY",
+                    "postalCode": "10001",
+                    "countryCode": "US",
+                },
+                "phone": "+14374570680",
+                "method": "TWO_DAY",
+                "expedited": False,
+            },
+        }
+    )
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     policy: Policy
     shipping: Shipping

@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from app.lib.money import format_minor, to_decimal
-from app.lib.schema import ApiRequest, ApiResponse
+from app.lib.schema import ApiRequest, ApiResponse, with_example
 from app.lib.settings import get_settings
 from app.lib.types import E164_PATTERN, OBJECT_ID_PATTERN, UtcDatetime
 from app.storage.models import BulkIssuance, Personalization, StatusChange
@@ -78,6 +78,15 @@ class CardPersonalization(ApiRequest):
 
 
 class BulkIssueGiftCardRequest(ApiRequest):
+    model_config = with_example(
+        {
+            "initialValue": "25.00",
+            "count": 60,
+            "designTemplate": "holiday-snowflakes",
+            "expiresAt": "2030-12-31T23:59:59Z",
+        }
+    )
+
     initial_value: Amount
     is_physical: bool = False
     design_template: Annotated[str, Field(max_length=100)] | None = None

@@ -3,12 +3,14 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, field_validator
 
 from app.lib.money import CURRENCIES
-from app.lib.schema import ApiRequest, ApiResponse
+from app.lib.schema import ApiRequest, ApiResponse, with_example
 from app.lib.types import UtcDatetime
 from app.storage.models import Program
 
 
 class ProgramCreate(ApiRequest):
+    model_config = with_example({"name": "Holiday 2026", "currency": "USD", "syncThreshold": 50})
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     sync_threshold: Annotated[int, Field(ge=1, le=1000)] | None = None
