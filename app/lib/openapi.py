@@ -8,7 +8,7 @@ authenticated POST, and the response headers (`Location`, `Idempotent-Replayed`,
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
@@ -129,6 +129,22 @@ _RETRY_AFTER = OpenAPIHeader(
 )
 
 
+_POLL_AFTER = OpenAPIHeader(
+    description="While the task runs: seconds until another poll is worth it",
+    schema=OpenAPISchema(type=OpenAPIType.INTEGER),
+)
+_INTEGER = OpenAPISchema(type=OpenAPIType.INTEGER)
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": OpenAPIHeader(description="Requests allowed per window", schema=_INTEGER),
+    "RateLimit-Remaining": OpenAPIHeader(
+        description="Requests left in this window", schema=_INTEGER
+    ),
+    "RateLimit-Reset": OpenAPIHeader(
+        description="Seconds until the window resets", schema=_INTEGER
+    ),
+}
+
+
 def _with_headers(response: OpenAPIResponse, headers: dict[str, OpenAPIHeader]) -> None:
     response.headers = {**(response.headers or {}), **headers}
 
@@ -154,6 +170,9 @@ class ContractOperation(Operation):
     """An operation as the service answers it: Litestar's 400 (its ValidationException, which
     the exception handlers turn into a 422) dropped, and the response headers declared."""
 
+    # counted by the rate limiter (app/lib/rate_limits.py): every answer has RateLimit-*
+    rate_limited: ClassVar[bool] = True
+
     def __post_init__(self) -> None:
         responses = self.responses or {}
         responses.pop("400", None)
@@ -165,7 +184,11 @@ class ContractOperation(Operation):
             if not isinstance(response, OpenAPIResponse):
                 continue
             if status == "202" and _answers_a_task(response):
-                _with_headers(response, {"Location": _LOCATION})
+                _with_headers(response, {"Location": _LOCATION, "Retry-After": _POLL_AFTER})
+            if status == "200" and _answers_a_task(response):
+                _with_headers(response, {"Retry-After": _POLL_AFTER})
+            if self.rate_limited:
+                _with_headers(response, _RATE_LIMIT_HEADERS)
             if idempotent and status.startswith("2"):
                 _with_headers(response, {"Idempotent-Replayed": _REPLAYED})
             if status in ("429", "503"):
@@ -188,6 +211,8 @@ class IdempotentOperation(ContractOperation):
 class PublicOperation(ContractOperation):
     """A route that needs no bearer token (`security: []` overrides the document's default)."""
 
+    rate_limited: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         self.security = []
         super().__post_init__()
@@ -203,8 +228,17 @@ PRINTER_SIGNATURE_SCHEME = SecurityScheme(
 
 
 @dataclass
+class TokenOperation(PublicOperation):
+    """`/v2/token`: public, but counted per client address."""
+
+    rate_limited: ClassVar[bool] = True
+
+
+@dataclass
 class PrinterOperation(ContractOperation):
     """The printer's events: signed with the vendor secret instead of a bearer token."""
+
+    rate_limited: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self.security = [{PRINTER_SIGNATURE: []}]
@@ -215,6 +249,7 @@ def documented(
     *statuses: int,
     public: bool = False,
     printer: bool = False,
+    token: bool = False,
     post: bool = False,
     errors: bool = True,
     extra: dict[int, ResponseSpec] | None = None,
@@ -230,6 +265,8 @@ def documented(
     operation: type[Operation] = ContractOperation
     if printer:
         operation = PrinterOperation
+    elif token:
+        operation = TokenOperation
     elif public:
         operation = PublicOperation
     elif post:

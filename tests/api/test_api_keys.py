@@ -63,10 +63,14 @@ async def test_revoking_both_keys_at_once_leaves_one(new_tenant, api):
     second = (await tenant.http.post(KEYS)).json()
     ids = [k["id"] for k in (await tenant.http.get(KEYS)).json()["data"]]
     answers = await asyncio.gather(*(tenant.http.delete(f"{KEYS}/{i}") for i in ids))
-    assert sorted(a.status_code for a in answers) in ([204, 409], [409, 409])
-    (kept, *more) = (await tenant.http.get(KEYS)).json()["data"]
-    assert not more
-    await token_for(api.base_url, tenant.api_key if kept["id"] == ids[0] else second["key"])
+    codes = sorted(a.status_code for a in answers)
+    assert codes in ([204, 409], [409, 409])
+    kept = (await tenant.http.get(KEYS)).json()["data"]
+    assert len(kept) == (2 if codes == [409, 409] else 1)  # never none
+    for key in kept:  # ids, not list order: ObjectIds of two processes in one second aren't
+        await token_for(
+            api.base_url, second["key"] if key["id"] == second["id"] else tenant.api_key
+        )
 
 
 async def test_another_merchants_key_is_404(new_tenant):

@@ -80,6 +80,15 @@ async def test_response_headers_and_amounts(anon):
     assert {"Location", "Idempotent-Replayed"} <= set(bulk["202"]["headers"])
     assert "Idempotent-Replayed" in bulk["201"]["headers"]
     assert "Retry-After" in bulk["503"]["headers"]
+    assert "Retry-After" in bulk["202"]["headers"]  # the polling hint
+    limits = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    for status in ("201", "202", "422", "429"):
+        assert limits <= set(bulk[status]["headers"]), status
+    assert "Retry-After" in bulk["429"]["headers"]
+    token = spec["paths"]["/v2/token"]["post"]["responses"]["200"]
+    assert limits <= set(token["headers"])
+    health = spec["paths"]["/health"]["get"]["responses"]["200"]
+    assert not limits & set(health.get("headers") or {})
     amount = spec["components"]["schemas"]["BulkIssueGiftCardRequest"]["properties"]
     assert {s["type"] for s in amount["initialValue"]["oneOf"]} == {"number", "string"}
     task = spec["components"]["schemas"]["TaskOut"]["properties"]["status"]["$ref"]

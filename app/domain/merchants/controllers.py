@@ -25,7 +25,7 @@ class TokenController(Controller):
         summary="Exchange an API key for a bearer token",
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
-        **documented(401, 413, 422, 429, public=True),
+        **documented(401, 413, 422, 429, public=True, token=True),
     )
     async def create_token(
         self, data: TokenRequest, merchants: MerchantService, state: State

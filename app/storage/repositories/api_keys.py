@@ -27,7 +27,7 @@ class ApiKeyRepository:
     async def active(self, merchant_id: str) -> list[ApiKey]:
         """The merchant's active keys, oldest first."""
         query = {"merchant_id": merchant_id, "slot": {"$in": list(ACTIVE_SLOTS)}}
-        return await ApiKey.find(query).sort("+_id").to_list()
+        return await ApiKey.find(query).sort("+created_at", "+_id").to_list()
 
     async def touch(self, key_id: str, at_ms: int) -> None:
         await self.collection.update_one(
