@@ -8,9 +8,14 @@ from litestar.params import Parameter
 from pydantic import PlainSerializer
 
 
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC: PyMongo and nx-27017 give naive UTC datetimes back."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def iso_z(value: datetime) -> str:
     """ISO 8601 UTC with `Z`, millisecond precision (what MongoDB keeps)."""
-    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    utc = as_utc(value)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 

@@ -12,8 +12,6 @@ already, and its cards wait for their CSV.
 
 import logging
 
-from arq.jobs import Job, JobStatus
-
 from app.domain.issuance import batch, failed_export
 from app.lib import jobs
 from app.lib.types import now_ms
@@ -22,14 +20,13 @@ from app.storage.repositories import StaleTask
 from app.storage.resources import Resources
 
 log = logging.getLogger(__name__)
-ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
 
 async def recover_stale_tasks(res: Resources, limit: int = 200) -> int:
     stale_before = now_ms() - res.settings.stale_task_seconds * 1000
     recovered = 0
     for task in await res.db.issuances.stale_tasks(res.settings.queue_name, stale_before, limit):
-        if await _job_alive(res, task.current_job):
+        if await jobs.job_alive(res.redis, res.settings.queue_name, task.current_job):
             continue
         if task.recoveries >= res.settings.max_recoveries:
             reason = task.error or "its jobs kept failing"
@@ -43,7 +40,9 @@ async def requeue_if_stuck(res: Resources, issuance: BulkIssuance) -> bool:
     """POST .../retry on a pending or running task: what the sweeper would do with it, now
     and whatever its recoveries so far (the merchant asked). False if it is alive."""
     stale_before = now_ms() - res.settings.stale_task_seconds * 1000
-    if issuance.heartbeat_ms >= stale_before or await _job_alive(res, issuance.current_job):
+    if issuance.heartbeat_ms >= stale_before or await jobs.job_alive(
+        res.redis, res.settings.queue_name, issuance.current_job
+    ):
         return False
     task = StaleTask(
         id=str(issuance.id),
@@ -53,13 +52,6 @@ async def requeue_if_stuck(res: Resources, issuance: BulkIssuance) -> bool:
         error=issuance.error,
     )
     return bool(await _requeue(res, task))
-
-
-async def _job_alive(res: Resources, job_id: str | None) -> bool:
-    if not job_id:
-        return False
-    status = await Job(job_id, res.redis, _queue_name=res.settings.queue_name).status()
-    return status in ALIVE
 
 
 async def _requeue(res: Resources, task: StaleTask) -> int:

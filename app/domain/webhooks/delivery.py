@@ -12,7 +12,7 @@ import httpx
 
 from app.domain.webhooks import signing
 from app.lib.settings import Settings
-from app.lib.types import utcnow
+from app.lib.types import as_utc, utcnow
 from app.lib.url_safety import guarded_client
 from app.storage.models import Merchant
 from app.storage.resources import Resources
@@ -35,9 +35,7 @@ def _in_grace(merchant: Merchant) -> bool:
     expires = merchant.previous_secret_expires_at
     if merchant.previous_webhook_secret_enc is None or expires is None:
         return False
-    if expires.tzinfo is None:  # nx-27017 and PyMongo give naive UTC datetimes back
-        expires = expires.replace(tzinfo=utcnow().tzinfo)
-    return expires > utcnow()
+    return as_utc(expires) > utcnow()
 
 
 def _body(payload: dict[str, Any]) -> bytes:
