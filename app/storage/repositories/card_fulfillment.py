@@ -52,6 +52,9 @@ class ManifestCard(NamedTuple):
     expires_at: datetime
 
 
+CLAIM_CHUNK = 10_000
+
+
 class CardFulfillmentQueries:
     @property
     def collection(self) -> AsyncCollection[dict[str, Any]]:
@@ -60,29 +63,34 @@ class CardFulfillmentQueries:
     async def claim_waiting(
         self, config_id: str, merchant_id: str, order_id: str, cutoff_ms: int | None
     ) -> None:
-        """ONE `update_many` moves the configuration's CREATED, unclaimed cards to ORDERED in
-        order `order_id` (its change 1). Each document's update is atomic, so two concurrent
-        cuts never claim the same card; a card issued after the update ran stays CREATED for
-        the next order. AUTO (`cutoff_ms`): only the cards issued before the cut-off."""
+        """Moves the configuration's CREATED, unclaimed cards to ORDERED in order `order_id`
+        (its change 1), CLAIM_CHUNK at a time: each `update_many` names the ids it found and
+        repeats the waiting condition, and each document's update is atomic, so two concurrent
+        cuts never claim the same card. Chunks keep every call short (one update of 100,000
+        cards could outlast the socket timeout of a loaded database). Only cards waiting since
+        the cut began (or, AUTO, since `cutoff_ms`): a card issued during the cut waits for the
+        next order, and the loop ends."""
         waiting: dict[str, Any] = {
             "shipping_config_id": config_id,
             "merchant_id": merchant_id,
             "fulfillment.status": CardFulfillmentStatus.CREATED,
             "fulfillment.order_id": None,
+            "fulfillment.updated_ms": {"$lte": now_ms() if cutoff_ms is None else cutoff_ms},
         }
-        if cutoff_ms is not None:
-            waiting["fulfillment.updated_ms"] = {"$lte": cutoff_ms}
-        await self.collection.update_many(
-            waiting,
-            {
-                "$set": {
-                    "fulfillment.order_id": order_id,
-                    "fulfillment.status": CardFulfillmentStatus.ORDERED,
-                    "fulfillment.updated_ms": now_ms(),
-                    "fulfillment.moves.ORDERED": 1,
-                }
-            },
-        )
+        claim = {
+            "$set": {
+                "fulfillment.order_id": order_id,
+                "fulfillment.status": CardFulfillmentStatus.ORDERED,
+                "fulfillment.updated_ms": now_ms(),
+                "fulfillment.moves.ORDERED": 1,
+            }
+        }
+        while True:
+            found = self.collection.find(waiting, {"_id": 1}, limit=CLAIM_CHUNK)
+            ids = [doc["_id"] async for doc in found]
+            if not ids:
+                return
+            await self.collection.update_many({"_id": {"$in": ids}, **waiting}, claim)
 
     async def claimed_groups(self, config_id: str, order_id: str) -> list[ClaimedGroup]:
         """The order's cards by bulk issuance, in issuance order (nx-27017 groups on one field
