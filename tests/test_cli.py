@@ -15,8 +15,16 @@ from tests.fixtures.tenants import token_for
 GIFTCARDS = Path(sys.executable).parent / "giftcards"
 
 
-def _run(env: dict[str, str], cwd, *args: str, module: bool = False):
-    command = [sys.executable, "-m", "app.cli"] if module else [str(GIFTCARDS)]
+LITESTAR = [str(Path(sys.executable).parent / "litestar"), "--app", "app.main:create_app"]
+
+
+def _run(env: dict[str, str], cwd, *args: str, module: bool | str = False):
+    """module: True runs `python -m app.cli`, "litestar" runs `litestar giftcards`."""
+    command = [str(GIFTCARDS)]
+    if module == "litestar":
+        command = [*LITESTAR, "giftcards"]
+    elif module:
+        command = [sys.executable, "-m", "app.cli"]
     return subprocess.run(
         [*command, *args],
         env=isolated_env(env),
@@ -29,7 +37,7 @@ def _run(env: dict[str, str], cwd, *args: str, module: bool = False):
 
 @pytest.fixture
 def giftcards(stack_env, tmp_path):
-    def run(*args: str, module: bool = False, env: dict[str, str] | None = None):
+    def run(*args: str, module: bool | str = False, env: dict[str, str] | None = None):
         return _run({**stack_env, **(env or {})}, tmp_path, *args, module=module)
 
     return run
@@ -60,7 +68,8 @@ async def test_keys_create_list_revoke(giftcards, new_tenant, api, anon):
     assert revoked.returncode == 0, revoked.stderr[-2000:]
     refused = await anon.post("/v2/token", json={"apiKey": api_key})
     assert refused.status_code == 401
-    listed = giftcards("keys", "list", "--merchant", tenant.merchant_id)
+    listed = giftcards("keys", "list", "--merchant", tenant.merchant_id, module="litestar")
+    assert listed.returncode == 0, listed.stderr[-2000:]
     assert key_id not in listed.stdout and tenant.api_key[:8] in listed.stdout
 
     other = await new_tenant("CLI Keys Rival")

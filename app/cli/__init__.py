@@ -1,29 +1,34 @@
-"""The operator's tool, on click (Litestar's CLI library): `giftcards ...` (the console
-script) or `python -m app.cli ...`.
+"""The operator's tool, on click (Litestar's CLI library), in three spellings:
+`giftcards ...` (the console script), `python -m app.cli ...`, and `litestar giftcards ...`
+(a `litestar.commands` entry point). The commands live in `app.cli.root`; this module imports
+nothing of the app, because Litestar loads its entry points while `litestar.cli` is still
+importing, and the app imports Litestar's CLI (its structlog plugin does)."""
 
-Groups, one module each: `merchant create NAME|rotate-webhook-secret ID`, `seed-demo`,
-`keys create|list|revoke --merchant ID`, `tasks show|retry TASK_ID`,
-`webhooks list --merchant ID [--state S]|redeliver DELIVERY_ID`,
-`orders resubmit|cancel ORDER_ID`, `printer advance ORDER_ID STATUS` (the dev printer),
-`issue --program ID --count N` (over HTTP, like any client), `schema export [--out FILE]`.
-"""
+from typing import Any
 
 import click
 
-from app.cli import issue, keys, merchants, orders, printer, schema, tasks, webhooks
 
-GROUPS = (merchants, keys, tasks, issue, webhooks, orders, printer, schema)
+def _root() -> click.Group:
+    from app.cli.root import cli
 
-
-@click.group("giftcards", context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
-    """Operate the gift-card service: merchants, keys, tasks, deliveries, printer orders."""
+    return cli
 
 
-for _group in GROUPS:
-    for _command in _group.COMMANDS:
-        cli.add_command(_command)
+class _LitestarGiftcards(click.Group):
+    """`litestar giftcards ...`: the commands of `app.cli.root`, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return _root().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return _root().get_command(ctx, name)
 
 
-def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="giftcards")
+litestar_command = _LitestarGiftcards(
+    "giftcards", help="Operate the gift-card service (the `giftcards` commands)."
+)
+
+
+def main(argv: list[str] | None = None, **extra: Any) -> None:
+    _root().main(args=argv, prog_name="giftcards", **extra)
