@@ -17,6 +17,7 @@ from app.domain.fulfillment.controllers import (
     PrinterEventController,
     ShippingConfigController,
 )
+from app.domain.fulfillment.schemas import PrinterEvent
 from app.domain.health.controllers import HealthController
 from app.domain.issuance.controllers import IssuanceController
 from app.domain.merchants.controllers import TokenController, WebhookSecretController
@@ -25,7 +26,7 @@ from app.domain.metrics.controllers import MetricsController
 from app.domain.notifications.controllers import NotificationController
 from app.domain.programs.controllers import ProgramController
 from app.domain.tasks.controllers import TaskController
-from app.domain.urls import TOKEN
+from app.domain.urls import FULFILLMENT_EVENTS, TOKEN
 from app.domain.webhooks.controllers import WebhookDeliveryController
 from app.lib import request_ids
 from app.lib.auth import jwt_auth
@@ -34,9 +35,14 @@ from app.lib.idempotency import idempotency_middleware
 from app.lib.logging import configure_logging, structlog_plugin
 from app.lib.metrics import http_metrics
 from app.lib.openapi import OPENAPI_COMPONENTS
+from app.lib.openapi_document import finish as finish_document
 from app.lib.rate_limits import rate_limit_middleware
+from app.lib.schema import request_models
 from app.lib.settings import Settings, get_settings
 from app.storage.resources import Resources
+
+# bodies read raw (the printer's, for its HMAC), declared in /schema from their model
+RAW_BODIES = {(FULFILLMENT_EVENTS, "post"): PrinterEvent}
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -52,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.resources.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             MetricsController,
@@ -92,3 +98,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=None,
     )
+    finish_document(app, request_models(), RAW_BODIES)
+    return app

@@ -16,10 +16,11 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> None:
+    from app.lib.openapi_document import served_document
     from app.main import create_app
 
     target = Path(argv[0]) if argv else SCHEMA_FILE
-    target.write_text(render(create_app().openapi_schema.to_schema()), encoding="utf-8")
+    target.write_text(render(served_document(create_app())), encoding="utf-8")
     print(f"wrote {target}")
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import click
 from litestar import Litestar
 
+from app.lib.openapi_document import served_document
+
 # app.cli and app.main are entry points side by side (neither imports the other): the app is
 # loaded by its path, as `litestar --app` does
 DEFAULT_APP = "app.main:create_app"
@@ -24,7 +26,7 @@ def schema() -> None:
 @click.option("--app", "app_path", default=DEFAULT_APP, show_default=True, hidden=True)
 def export(out: Path, app_path: str) -> None:
     """Write the OpenAPI document (JSON, sorted keys) to --out."""
-    out.write_text(render(load_app(app_path).openapi_schema.to_schema()), encoding="utf-8")
+    out.write_text(render(served_document(load_app(app_path))), encoding="utf-8")
     click.echo(f"wrote {out}")
 
 

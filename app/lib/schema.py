@@ -37,3 +37,14 @@ def with_example(example: dict[str, Any]) -> ConfigDict:
     config = ConfigDict(json_schema_extra={"examples": [example]})
     config["example"] = example  # type: ignore[typeddict-unknown-key]
     return config
+
+
+def request_models() -> list[type[ApiRequest]]:
+    """Every request body model defined so far (for /schema's finishing touches)."""
+    found: list[type[ApiRequest]] = []
+    pending = list(ApiRequest.__subclasses__())
+    while pending:
+        model = pending.pop()
+        found.append(model)
+        pending.extend(model.__subclasses__())
+    return found

@@ -5,7 +5,7 @@ import json
 
 import jsonschema_rs
 
-from app.domain.fulfillment.schemas import ShippingConfigCreate
+from app.domain.fulfillment.schemas import PrinterEvent, ShippingConfigCreate
 from app.domain.issuance.schemas import BulkIssueGiftCardRequest
 from app.domain.merchants.schemas import SecretRotation, TokenRequest
 from app.domain.programs.schemas import ProgramCreate
@@ -23,6 +23,7 @@ BODY_MODELS = {
         ShippingConfigCreate,
         TokenRequest,
         SecretRotation,
+        PrinterEvent,
     )
 }
 
@@ -119,3 +120,27 @@ async def test_every_request_body_has_a_valid_example(anon):
         BODY_MODELS[model].model_validate(examples[0])  # the API accepts it too
         checked.add(model)
     assert checked == set(BODY_MODELS)
+
+
+async def test_request_bodies_are_as_strict_as_the_api(anon, tenant):
+    """No unknown field, and an optional field keeps its bounds (Litestar's `oneOf [T, null]`
+    alone would drop them): a client validating against /schema refuses what the API refuses."""
+    spec = (await anon.get("/schema/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    for model in BODY_MODELS:
+        assert schemas[model]["additionalProperties"] is False, model
+    bulk = schemas["BulkIssueGiftCardRequest"]
+    [count] = [s for s in bulk["properties"]["count"]["oneOf"] if s["type"] == "integer"]
+    assert count["minimum"] == 1
+    validator = jsonschema_rs.Draft202012Validator({**bulk, "components": spec["components"]})
+    program = await tenant.create_program(name="Strict schema")
+    for refused in ({"initialValue": "5.00", "count": 0}, {"initialValue": "5.00", "cnt": 5}):
+        assert not validator.is_valid(refused)
+        assert (await tenant.bulk(program["id"], refused)).status_code == 422
+
+    events = spec["paths"]["/v2/fulfillment/events"]["post"]["requestBody"]["content"]
+    body = events["application/json"]
+    assert body["schema"]["$ref"].endswith("/PrinterEvent")
+    event = jsonschema_rs.Draft202012Validator({**schemas["PrinterEvent"], **spec})
+    assert event.is_valid(body["example"])
+    assert not event.is_valid({**body["example"], "status": "LOST"})

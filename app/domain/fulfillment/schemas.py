@@ -203,6 +203,16 @@ class FulfillmentOrderOut(ApiResponse):
 class PrinterEvent(ApiRequest):
     """What the printer POSTs to /v2/fulfillment/events (no `cardIds`: the whole order)."""
 
+    model_config = with_example(
+        {
+            "eventId": "evt_20261124_0001",
+            "orderId": "6743a1f0c2b8e41d9a0f3c21",
+            "status": "SHIPPED",
+            "carrier": "UPS",
+            "trackingNumber": "1Z999AA10123456784",
+        }
+    )
+
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     order_id: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)]
     status: EventStatus
