@@ -47,7 +47,10 @@ _SWITCH_DESCRIPTION = (
     "again while it runs answers with the same task; 409 `batch_in_progress` while the batch "
     "is still issuing, 409 `status_change_in_progress` while the opposite change runs."
 )
+# the 200 declared alone: the union of the handler's type would be a `oneOf` that a body of
+# either shape can match twice
 _SWITCH_RESPONSES = {
+    HTTP_200_OK: ResponseSpec(data_container=BulkIssuanceOut, description="Done inline"),
     HTTP_202_ACCEPTED: ResponseSpec(
         data_container=BulkIssuanceAsyncResponse, description="Accepted; poll the task"
     )
