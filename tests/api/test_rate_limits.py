@@ -68,6 +68,43 @@ async def test_token_is_limited_per_client_address(deployment):
     assert elsewhere.status_code == 401 and elsewhere.headers["ratelimit-remaining"] == "2"
 
 
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(deployment):
+    """uvicorn reads X-Forwarded-For only from FORWARDED_ALLOW_IPS (the load balancer):
+    clients behind it get a counter each, and a client elsewhere cannot pick its address."""
+    two = deployment(RATE_LIMIT_TOKEN_PER_ADDRESS="2/minute", FORWARDED_ALLOW_IPS="127.0.0.1")
+    api = two.api()
+    body = {"apiKey": "gk_not-a-key"}
+
+    def behind(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": address}
+
+    async with _client(api.base_url) as proxy:
+        first = [await proxy.post("/v2/token", json=body, headers=behind("203.0.113.7"))]
+        first.append(await proxy.post("/v2/token", json=body, headers=behind("203.0.113.7")))
+        first.append(await proxy.post("/v2/token", json=body, headers=behind("203.0.113.7")))
+        other = await proxy.post("/v2/token", json=body, headers=behind("203.0.113.8"))
+    assert [a.status_code for a in first] == [401, 401, 429]
+    assert other.status_code == 401 and other.headers["ratelimit-remaining"] == "1"
+
+    untrusted = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with _client(api.base_url, transport=untrusted) as client:
+        spoofed = [
+            await client.post("/v2/token", json=body, headers=behind(f"198.51.100.{i}"))
+            for i in range(3)
+        ]
+    assert [a.status_code for a in spoofed] == [401, 401, 429]  # one counter: 127.0.0.2's
+
+
+async def test_rate_limits_can_be_switched_off(deployment, new_tenant):
+    off = deployment(RATE_LIMITS_ENABLED="false", RATE_LIMIT_PER_MERCHANT="1/minute")
+    api = off.api()
+    tenant = await new_tenant("Unlimited", base_url=api.base_url)
+    async with _client(api.base_url, tenant) as client:
+        answers = [await client.get(PROGRAMS) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert not any("ratelimit-limit" in a.headers for a in answers)
+
+
 def _set_rate_limit(stack_env, merchant_id: str, limit: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "merchant", "set-rate-limit", merchant_id, limit],
