@@ -17,6 +17,7 @@ from app.domain.fulfillment.controllers import (
     PrinterEventController,
     ShippingConfigController,
 )
+from app.domain.fulfillment.providers import accepted_methods
 from app.domain.fulfillment.schemas import PrinterEvent
 from app.domain.health.controllers import HealthController
 from app.domain.issuance.controllers import IssuanceController
@@ -48,6 +49,7 @@ RAW_BODIES = {(FULFILLMENT_EVENTS, "post"): PrinterEvent}
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    accepted_methods(settings)  # a misspelt PRINTER_SHIPPING_METHODS stops the start, loudly
     auth = jwt_auth(settings)
 
     @asynccontextmanager

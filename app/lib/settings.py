@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     fulfillment_timezone: str = "America/Los_Angeles"
     printer_provider: Literal["file", "http"] = "file"
     printer_url: str = ""  # the http provider POSTs its signed notice here
+    # The shipping methods the http printer accepts, comma-separated (e.g.
+    # "USPS_REGULAR,FEDEX_EXPEDITED" for Marqeta's Perfect Plastic Printing); empty: every one.
+    # The file provider accepts every method.
+    printer_shipping_methods: str = Field(default="", pattern=r"^[A-Z0-9_, ]*$")
     printer_secret: str = "dev-printer-secret-change-me"  # signs what we POST to the printer
     vendor_secret: str = "dev-vendor-secret-change-me"  # verifies the printer's events
     printer_max_tries: int = 8

@@ -37,5 +37,10 @@ E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_z, return_type=str)]
 
 ObjectIdPath = Annotated[str, Parameter(pattern=OBJECT_ID_PATTERN, description="24 hex chars")]
+# a client's own reference for a bulk issuance (Marqeta's token: 36 characters at most)
+TOKEN_PATTERN = r"^[A-Za-z0-9._-]{1,36}$"
+BulkIssuanceRef = Annotated[
+    str, Parameter(pattern=TOKEN_PATTERN, description="The bulk issuance's id or its token")
+]
 LimitQuery = Annotated[int, Parameter(ge=1, le=1000, description="page size (1-1000)")]
 CursorQuery = Annotated[str | None, Parameter(description="opaque cursor from nextCursor")]

@@ -12,19 +12,16 @@ from app.lib.card_numbers import CardVault
 from app.lib.object_store import ObjectStore
 from app.lib.queue import redis_client
 from app.lib.settings import Settings
-from app.storage.models import DOCUMENT_MODELS, BulkIssuance, Program
+from app.storage.models import DOCUMENT_MODELS, BulkIssuance
 from app.storage.repositories import Repositories
 
 
 @dataclass
 class Caches:
-    """Programs never change once created, and finished tasks no longer change: each process
-    keeps them briefly (one database read less per issuance and per poll). Running tasks are
-    always read afresh, so their progress never appears to go back."""
+    """Finished tasks no longer change: each process keeps them briefly (one database read
+    less per poll). Running tasks are always read afresh, so their progress never appears to
+    go back. Programs are not cached: a PATCH must apply at once in every process."""
 
-    programs: TtlCache[tuple[str, str], Program] = field(
-        default_factory=lambda: TtlCache(ttl_seconds=60.0, size=1024)
-    )
     finished_tasks: TtlCache[tuple[str, str], BulkIssuance] = field(
         default_factory=lambda: TtlCache(ttl_seconds=5.0, size=4096)
     )

@@ -79,10 +79,16 @@ class ShippingPolicy(StrEnum):
 
 
 class ShippingMethod(StrEnum):
+    """Ours, then Marqeta's (which of them a printer takes: app/domain/fulfillment/providers.py)."""
+
     STANDARD = "STANDARD"
     TWO_DAY = "TWO_DAY"
     OVERNIGHT = "OVERNIGHT"
     INTERNATIONAL = "INTERNATIONAL"
+    USPS_REGULAR = "USPS_REGULAR"
+    FEDEX_EXPEDITED = "FEDEX_EXPEDITED"
+    UPS_REGULAR = "UPS_REGULAR"
+    UPS_EXPEDITED = "UPS_EXPEDITED"
 
 
 class OrderStatus(StrEnum):

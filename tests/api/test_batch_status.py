@@ -115,7 +115,7 @@ async def test_another_merchants_batch_is_not_found(tenant, other_tenant):
         assert theirs.json()["code"] == "bulk_issuance_not_found"
         unknown = await _switch(tenant, str(ObjectId()), action)
         assert unknown.status_code == 404
-        assert (await _switch(tenant, "not-an-id", action)).status_code == 422
+        assert (await _switch(tenant, "not an id!", action)).status_code == 422
     assert await _statuses(tenant, program["id"], issuance_id) == ["active"] * 2
     off = await _switch(tenant, issuance_id, "deactivate")
     task_id = off.json()["statusChangeTaskId"]

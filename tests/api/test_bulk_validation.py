@@ -83,7 +83,7 @@ async def test_values_at_the_bounds_are_accepted(tenant, program):
         "expiresAt": FUTURE,
         "recipients": [
             {
-                "customerPhone": "+123456789012345",
+                "customerPhone": "+431234567890123",  # 15 digits, the longest E.164
                 "customerName": "n" * 255,
                 "senderName": "s" * 255,
                 "customMessage": "m" * 500,

@@ -8,7 +8,7 @@ import jsonschema_rs
 from app.domain.fulfillment.schemas import PrinterEvent, ShippingConfigCreate
 from app.domain.issuance.schemas import BulkIssueGiftCardRequest
 from app.domain.merchants.schemas import SecretRotation, TokenRequest
-from app.domain.programs.schemas import ProgramCreate
+from app.domain.programs.schemas import ProgramCreate, ProgramUpdate
 from scripts.export_schema import SCHEMA_FILE
 
 PUBLIC = {("get", "/health"), ("get", "/ready"), ("post", "/v2/token"), ("get", "/metrics")}
@@ -19,6 +19,7 @@ BODY_MODELS = {
     model.__name__: model
     for model in (
         ProgramCreate,
+        ProgramUpdate,
         BulkIssueGiftCardRequest,
         ShippingConfigCreate,
         TokenRequest,

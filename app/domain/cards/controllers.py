@@ -10,7 +10,7 @@ from app.domain.cards.services import CardService
 from app.domain.urls import PROGRAM_CARD, PROGRAM_CARDS
 from app.lib.openapi import documented
 from app.lib.pagination import Page
-from app.lib.types import OBJECT_ID_PATTERN, CursorQuery, LimitQuery, ObjectIdPath
+from app.lib.types import TOKEN_PATTERN, CursorQuery, LimitQuery, ObjectIdPath
 from app.storage.states import CardFulfillmentStatus
 
 
@@ -29,7 +29,10 @@ class CardController(Controller):
         merchant_id: str,
         programId: ObjectIdPath,
         cards: CardService,
-        bulkIssuanceId: Annotated[str | None, Parameter(pattern=OBJECT_ID_PATTERN)] = None,
+        bulkIssuanceId: Annotated[
+            str | None,
+            Parameter(pattern=TOKEN_PATTERN, description="a bulk issuance's id or its token"),
+        ] = None,
         fulfillmentStatus: CardFulfillmentStatus | None = None,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 from app.lib.money import format_minor
 from app.lib.schema import ApiResponse
@@ -8,8 +9,8 @@ from app.storage.models import (
     CardNotification,
     CardView,
     Personalization,
-    Recipient,
 )
+from app.storage.models.parts import DEFAULT_THERMAL_COLOR
 from app.storage.states import (
     CardFulfillmentStatus,
     CardStatus,
@@ -18,8 +19,21 @@ from app.storage.states import (
 )
 
 
+class Recipient(ApiResponse):
+    """A card's recipient; `shipping` as a shipping configuration shows its own (the stored
+    object: one `Shipping` component in /schema, the request's)."""
+
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    customer_name: str | None = None
+    sender_name: str | None = None
+    custom_message: str | None = None
+    shipping: dict[str, Any] | None = None
+
+
 class NotificationOut(ApiResponse):
     channel: NotificationChannel
+    channels: list[NotificationChannel] = []  # every channel it goes out on (the program's)
     status: NotificationStatus
     attempts: int
     last_error: str | None
@@ -31,6 +45,7 @@ class NotificationOut(ApiResponse):
         due = note.next_attempt_ms if note.status == NotificationStatus.PENDING else None
         return cls(
             channel=note.channel,
+            channels=note.channels or [note.channel],
             status=note.status,
             attempts=note.attempts,
             last_error=note.last_error,
@@ -65,10 +80,17 @@ class CardPersonalizationOut(ApiResponse):
     carrier_message: str | None = None
     card_image: str | None = None
     thermal_color: str | None = None
+    name_line3: str | None = None
+    custom_text: dict[str, str] | None = None
+    carrier_image: str | None = None
+    carrier_return_window_image: str | None = None
 
     @classmethod
     def from_personalization(cls, looks: Personalization) -> "CardPersonalizationOut":
-        return cls.model_validate(looks.model_dump(exclude={"numeric_postfix"}))
+        """Marqeta's default thermal colour when none was asked for."""
+        color = looks.thermal_color or DEFAULT_THERMAL_COLOR
+        shown = looks.model_copy(update={"thermal_color": color})
+        return cls.model_validate(shown.model_dump(exclude={"numeric_postfix"}))
 
 
 class CardOut(ApiResponse):
@@ -106,7 +128,7 @@ class CardOut(ApiResponse):
             is_physical=card.is_physical,
             design_template=card.design_template,
             expires_at=card.expires_at,
-            recipient=card.recipient,
+            recipient=_recipient(card),
             notification=(
                 NotificationOut.from_notification(card.notification) if card.notification else None
             ),
@@ -121,3 +143,12 @@ class CardOut(ApiResponse):
             ),
             created_at=card.created_at,
         )
+
+
+def _recipient(card: CardView) -> Recipient | None:
+    """The recipient as the request gave it: with the card's own `shipping` (individual
+    fulfillment; stored on the card, where its manifest row reads it)."""
+    if card.recipient is None:
+        return None
+    shipping = card.shipping.model_dump(by_alias=True) if card.shipping else None
+    return Recipient(**card.recipient.model_dump(exclude={"shipping"}), shipping=shipping)

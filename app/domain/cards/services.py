@@ -26,7 +26,14 @@ class CardService:
         cursor: str | None,
     ) -> Page[CardOut]:
         await ProgramService(self.res).get(merchant_id, program_id)
+        if bulk_issuance_id:
+            bulk_issuance_id = await self._issuance_id(merchant_id, bulk_issuance_id)
         cards, nxt = await self.res.db.cards.page_views(
             merchant_id, program_id, bulk_issuance_id, fulfillment_status, limit, cursor
         )
         return Page[CardOut](data=[CardOut.from_view(c) for c in cards], next_cursor=nxt)
+
+    async def _issuance_id(self, merchant_id: str, reference: str) -> str:
+        """The id of the bulk issuance named by its id or its token (none: matches no card)."""
+        issuance = await self.res.db.issuances.by_reference(merchant_id, reference)
+        return str(issuance.id) if issuance is not None else reference

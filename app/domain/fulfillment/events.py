@@ -13,6 +13,7 @@ import logging
 from pydantic import ValidationError
 
 from app.domain.fulfillment.schemas import PrinterEvent, PrinterEventResult
+from app.domain.fulfillment.tally import settle, tally
 from app.domain.fulfillment.webhooks import hold, publish
 from app.lib.errors import NotFoundError, RequestValidationError, UnauthorizedError
 from app.lib.types import now_ms
@@ -93,6 +94,7 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
     orders = res.db.fulfillment_orders
     order_id = str(order.id)
     number = await orders.next_change(order_id)
+    await settle(res, order, below=number)
     order_to = _order_target(event)
     held = await hold(
         res,
@@ -100,9 +102,11 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
         number,
         None if order_to is None else (order.status, order_to),
         card_status=CardFulfillmentStatus(event.status),
+        tracking=(event.carrier, event.tracking_number),
     )
     await orders.mark_cards_moved(order_id)
     moved_cards, asked = await _move_cards(res, order, event, number)
+    await tally(res, order, number, CardFulfillmentStatus(event.status))
     order_moved = order_to is not None and await orders.move_status(
         order_id, order_to, ORDER_FROM[order_to], number, event.carrier, event.tracking_number
     )

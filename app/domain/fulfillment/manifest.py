@@ -9,17 +9,26 @@ written into the object: they are never logged.
 
 import csv
 import io
+import json
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from app.lib.card_numbers import CardVault
 from app.lib.object_store import ObjectStore
 from app.lib.types import iso_z, now_ms
-from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch, ShippingConfig
+from app.storage.models import (
+    FulfillmentOrder,
+    ManifestProgress,
+    OrderBatch,
+    Shipping,
+    ShippingConfig,
+)
+from app.storage.models.parts import DEFAULT_THERMAL_COLOR
 from app.storage.repositories import FulfillmentOrderRepository
 from app.storage.repositories.card_fulfillment import ManifestCard
 from app.storage.resources import Resources
@@ -56,16 +65,22 @@ SHIPPING_COLUMNS = [
     "shippingMethod",
     "expedited",
 ]
-HEADER = CARD_COLUMNS + SHIPPING_COLUMNS
+# Marqeta's further print fields, after every earlier column (readers find those where they
+# were); `customText` is the free-form fields as one JSON object, in the order given.
+PRINT_COLUMNS = ["nameLine3", "customText", "carrierImage", "carrierReturnWindowImage"]
+# One shipment per parcel: the order's id for the cards shipped together to the configuration's
+# address, the card's id for a card shipped on its own (individual fulfillment)
+SHIPMENT_COLUMNS = ["shipmentId"]
+HEADER = CARD_COLUMNS + SHIPPING_COLUMNS + PRINT_COLUMNS + SHIPMENT_COLUMNS
 
 
 def manifest_key(order: FulfillmentOrder) -> str:
     return f"manifests/{order.merchant_id}/{order.id}.csv"
 
 
-def shipping_cells(config: ShippingConfig) -> list[str]:
-    """The shipping block, the same on every row (one parcel)."""
-    shipping = config.shipping
+def shipping_cells(shipping: Shipping) -> list[str]:
+    """A parcel's shipping block: the configuration's, the same on every row of its cards, or a
+    card's own."""
     name, address = shipping.recipient_name, shipping.address
     cells = [
         name.first_name,
@@ -116,7 +131,7 @@ async def write_manifest(
     upload = _Upload(res.store, res.db.fulfillment_orders, manifest_key(order), order)
     if upload.progress is None:
         upload.add(_encode([HEADER]), 0, (0, None))
-    shipping = shipping_cells(config)
+    shipping = shipping_cells(config.shipping)
     for index, batch, seq in _reads(order, upload.resume_at):
         cards = await res.db.cards.manifest_cards(
             batch.program, batch.issuance, order_id, seq, ROWS_PER_READ
@@ -160,10 +175,27 @@ def _row(vault: CardVault, order_id: str, card: ManifestCard, shipping: list[str
         card.name_line2 or "",
         card.carrier_message or "",
         card.card_image or "",
-        card.thermal_color or "",
+        card.thermal_color or DEFAULT_THERMAL_COLOR,
         card.design_template or "",
         iso_z(card.expires_at),
-        *shipping,
+        *(shipping if card.shipping is None else _own_parcel(card.shipping)),
+        *_print_cells(card),
+        order_id if card.shipping is None else card.id,
+    ]
+
+
+def _own_parcel(stored: dict[str, Any]) -> list[str]:
+    """The block of a card shipped on its own (the few cards that have one)."""
+    return shipping_cells(Shipping.model_validate(stored))
+
+
+def _print_cells(card: ManifestCard) -> list[str]:
+    custom = card.custom_text
+    return [
+        card.name_line3 or "",
+        json.dumps(custom, ensure_ascii=False, separators=(",", ":")) if custom else "",
+        card.carrier_image or "",
+        card.carrier_return_window_image or "",
     ]
 
 

@@ -10,6 +10,7 @@ import logging
 
 from bson import ObjectId
 
+from app.domain.fulfillment.tally import tally
 from app.domain.fulfillment.webhooks import announce
 from app.lib import jobs
 from app.lib.types import utcnow
@@ -51,6 +52,7 @@ async def cut(
         await res.db.fulfillment_orders.delete_if_empty(order_id)
         return None
     await record_batches(res, order, batches)
+    await tally(res, order, 1)  # crash before it: the submit job tallies the cut
     log.info("fulfillment order %s cut: %d cards (%s)", order_id, count, trigger)
     await jobs.enqueue_submit_order(res.redis, str(order_id))
     await announce(

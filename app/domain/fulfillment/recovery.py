@@ -15,6 +15,7 @@ import logging
 from botocore.exceptions import ClientError
 
 from app.domain.fulfillment.manifest import manifest_key
+from app.domain.fulfillment.tally import settle, tally
 from app.domain.fulfillment.webhooks import hold, publish
 from app.lib import jobs
 from app.lib.errors import ConflictError, NotFoundError
@@ -94,6 +95,7 @@ async def cancel(res: Resources, order_id: str, merchant_id: str | None) -> Fulf
     if order.status not in (OrderStatus.FAILED, OrderStatus.CANCELLED):
         raise _not_cancellable(order)
     change = await orders.next_change(order_id)
+    await settle(res, order, below=change)
     failed = order.status == OrderStatus.FAILED
     order_change = (OrderStatus.FAILED, OrderStatus.CANCELLED) if failed else None
     held = await hold(res, order_id, change, order_change, CardFulfillmentStatus.CREATED)
@@ -106,6 +108,7 @@ async def cancel(res: Resources, order_id: str, merchant_id: str | None) -> Fulf
         await publish(res, order_id, held, False, False)
         raise _not_cancellable(order)
     released = await res.db.cards.release_ordered(order.shipping_config_id, order_id, change)
+    await tally(res, order, change, CardFulfillmentStatus.CREATED)
     if released:
         log.info("order %s: %d card(s) back to CREATED", order_id, released)
     await publish(res, order_id, held, cancelled, released > 0)

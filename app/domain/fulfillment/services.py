@@ -5,6 +5,7 @@ from bson import ObjectId
 from app.domain.fulfillment import events, recovery
 from app.domain.fulfillment.orders import cut
 from app.domain.fulfillment.presentation import describe
+from app.domain.fulfillment.providers import check_shipping_method
 from app.domain.fulfillment.schemas import (
     FulfillAccepted,
     FulfillmentOrderOut,
@@ -29,6 +30,7 @@ class FulfillmentService:
     async def create_config(
         self, merchant_id: str, data: ShippingConfigCreate
     ) -> ShippingConfigOut:
+        check_shipping_method(data.shipping.method, self.res.settings)
         now = utcnow()
         return_address = data.return_address
         config = models.ShippingConfig(

@@ -13,6 +13,7 @@ import logging
 from app.domain.fulfillment.manifest import ManifestSuperseded, manifest_key, write_manifest
 from app.domain.fulfillment.orders import claimed_batches, record_batches
 from app.domain.fulfillment.providers import provider_for
+from app.domain.fulfillment.tally import settle
 from app.domain.fulfillment.webhooks import announce, hold, publish
 from app.lib import jobs
 from app.lib.types import now_ms
@@ -41,6 +42,7 @@ async def submit(res: Resources, order_id: str, attempt: int, budget_seconds: fl
             await orders.delete_pending(order_id)
             return
     await announce_cut(res, order_id)
+    await settle(res, order, below=2)  # the cut's counts, when the cut died before them
     provider = provider_for(res.settings, res.store)
     await orders.start_submission(order_id, provider.name, attempt)
     if order.manifest_key is None:  # else a retry of the submission: the manifest is whole

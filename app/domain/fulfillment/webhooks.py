@@ -55,6 +55,9 @@ class Change:
     from_status: OrderStatus | None
     to: OrderStatus | None
     card_status: CardFulfillmentStatus | None
+    # the printer event's own carrier and tracking (a card shipped on its own has its own)
+    carrier: str | None = None
+    tracking_number: str | None = None
 
     def to_job(self) -> dict[str, Any]:
         return {
@@ -62,6 +65,8 @@ class Change:
             "from": _plain(self.from_status),
             "to": _plain(self.to),
             "cardStatus": _plain(self.card_status),
+            "carrier": self.carrier,
+            "trackingNumber": self.tracking_number,
         }
 
     @classmethod
@@ -75,6 +80,8 @@ class Change:
                 if change["cardStatus"] is None
                 else CardFulfillmentStatus(change["cardStatus"])
             ),
+            carrier=change.get("carrier"),
+            tracking_number=change.get("trackingNumber"),
         )
 
     def public(self) -> dict[str, Any]:
@@ -90,12 +97,15 @@ def _change(
     number: int,
     order_change: tuple[OrderStatus | None, OrderStatus] | None,
     card_status: CardFulfillmentStatus | None,
+    tracking: tuple[str | None, str | None] = (None, None),
 ) -> Change:
     return Change(
         number=number,
         from_status=order_change[0] if order_change else None,
         to=order_change[1] if order_change else None,
         card_status=card_status,
+        carrier=tracking[0],
+        tracking_number=tracking[1],
     )
 
 
@@ -114,10 +124,13 @@ async def hold(
     number: int,
     order_change: tuple[OrderStatus | None, OrderStatus] | None,
     card_status: CardFulfillmentStatus | None = None,
+    tracking: tuple[str | None, str | None] = (None, None),
 ) -> Held:
     """Writes the webhooks of change `number`, about to be made, held back: those of the
-    order's status moving (`order_change`) and of its cards moving to `card_status`."""
-    return await _write(res, order_id, _change(number, order_change, card_status), hold_ms(res))
+    order's status moving (`order_change`) and of its cards moving to `card_status` (with the
+    printer event's (carrier, tracking number), when it gave them)."""
+    change = _change(number, order_change, card_status, tracking)
+    return await _write(res, order_id, change, hold_ms(res))
 
 
 async def publish(
@@ -125,6 +138,8 @@ async def publish(
 ) -> None:
     """The change is made (or not): the rows of what moved are due now, the others dropped."""
     await res.db.fulfillment_orders.record_change(order_id, held.number, False, cards_moved)
+    if not cards_moved:  # nothing to count on its bulk issuances (fulfillment/tally.py)
+        await res.db.fulfillment_orders.mark_tallied(order_id, held.number)
     for rows, made in ((held.order_rows, status_moved), (held.card_rows, cards_moved)):
         for row in rows:
             if made:
@@ -232,8 +247,8 @@ def _cards_data(order: FulfillmentOrder, program_id: str, change: Change) -> dic
         "fulfillmentOrderId": str(order.id),
         "programId": program_id,
         "status": _plain(change.card_status),
-        "carrier": order.carrier,
-        "trackingNumber": order.tracking_number,
+        "carrier": change.carrier or order.carrier,
+        "trackingNumber": change.tracking_number or order.tracking_number,
         "change": change.number,
     }
 

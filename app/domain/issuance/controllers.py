@@ -28,7 +28,7 @@ from app.domain.urls import (
 from app.lib.openapi import documented
 from app.lib.pagination import Page
 from app.lib.polling import retry_after
-from app.lib.types import CursorQuery, LimitQuery, ObjectIdPath
+from app.lib.types import TOKEN_PATTERN, BulkIssuanceRef, CursorQuery, LimitQuery, ObjectIdPath
 from app.storage.states import TaskType
 
 IdempotencyKey = Annotated[
@@ -53,7 +53,7 @@ _SWITCH_RESPONSES = {
     HTTP_200_OK: ResponseSpec(data_container=BulkIssuanceOut, description="Done inline"),
     HTTP_202_ACCEPTED: ResponseSpec(
         data_container=BulkIssuanceAsyncResponse, description="Accepted; poll the task"
-    )
+    ),
 }
 
 
@@ -69,7 +69,8 @@ class IssuanceController(Controller):
         operation_id="bulkIssueGiftCards",
         summary="Issue multiple gift cards",
         description="Up to the program's syncThreshold the cards are issued inline (201); "
-        "larger batches are queued (202 with a task id to poll).",
+        "larger batches are queued (202 with a task id to poll). A `token` another of your bulk "
+        "issuances has is a 409 `token_in_use`, with nothing issued.",
         status_code=HTTP_201_CREATED,
         **documented(
             404,
@@ -111,17 +112,20 @@ class IssuanceController(Controller):
         issuance: IssuanceService,
         limit: LimitQuery = 100,
         cursor: CursorQuery = None,
+        token: Annotated[
+            str | None, Parameter(pattern=TOKEN_PATTERN, description="only the batch with it")
+        ] = None,
     ) -> Page[BulkIssuanceOut]:
-        return await issuance.page(merchant_id, programId, limit, cursor)
+        return await issuance.page(merchant_id, programId, limit, cursor, token)
 
     @get(
         BULK_ISSUANCE,
         operation_id="getBulkIssuance",
-        summary="One bulk issuance",
+        summary="One bulk issuance (by its id or its token)",
         **documented(404),
     )
     async def get_one(
-        self, merchant_id: str, bulkIssuanceId: ObjectIdPath, issuance: IssuanceService
+        self, merchant_id: str, bulkIssuanceId: BulkIssuanceRef, issuance: IssuanceService
     ) -> BulkIssuanceOut:
         return await issuance.get(merchant_id, bulkIssuanceId)
 
@@ -136,7 +140,7 @@ class IssuanceController(Controller):
     async def deactivate(
         self,
         merchant_id: str,
-        bulkIssuanceId: ObjectIdPath,
+        bulkIssuanceId: BulkIssuanceRef,
         status_changes: StatusChangeService,
         idempotency_key: IdempotencyKey = None,  # honoured by the idempotency middleware
     ) -> Response[BulkIssuanceOut | BulkIssuanceAsyncResponse]:
@@ -154,7 +158,7 @@ class IssuanceController(Controller):
     async def activate(
         self,
         merchant_id: str,
-        bulkIssuanceId: ObjectIdPath,
+        bulkIssuanceId: BulkIssuanceRef,
         status_changes: StatusChangeService,
         idempotency_key: IdempotencyKey = None,  # honoured by the idempotency middleware
     ) -> Response[BulkIssuanceOut | BulkIssuanceAsyncResponse]:

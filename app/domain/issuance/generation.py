@@ -33,14 +33,18 @@ class IssuedCard:
     document: dict[str, Any]
 
 
-def channel_for(recipient: Recipient | None) -> NotificationChannel | None:
+def channels_for(
+    recipient: Recipient | None, chosen: list[NotificationChannel] | None
+) -> list[NotificationChannel]:
+    """Where the recipient is notified: every channel it has an address for, narrowed to the
+    program's `chosen` ones when it has both (None: all); email first."""
     if recipient is None:
-        return None
-    if recipient.customer_email:
-        return NotificationChannel.EMAIL
-    if recipient.customer_phone:
-        return NotificationChannel.SMS
-    return None
+        return []
+    have = [NotificationChannel.EMAIL] if recipient.customer_email else []
+    have += [NotificationChannel.SMS] if recipient.customer_phone else []
+    if len(have) > 1 and chosen:
+        return [channel for channel in have if channel in chosen]
+    return have
 
 
 class CardFactory:
@@ -54,12 +58,16 @@ class CardFactory:
         self.shared = CardRepository.shared_fields(issuance)
         self.program_id, self.issuance_id = issuance.program_id, str(issuance.id)
         self.recipients: list[dict[str, Any] | None] = []
+        self.parcels: dict[int, dict[str, Any]] = {}  # seq → its own shipping (only those)
         self.notifications: list[dict[str, Any] | None] = []
         made_ms = now_ms()
-        for recipient in issuance.recipients or []:
-            channel = channel_for(recipient)
-            self.recipients.append(recipient.model_dump())
-            note = CardRepository.new_notification(channel, made_ms) if channel else None
+        chosen = issuance.notification_channels
+        for seq, recipient in enumerate(issuance.recipients or []):
+            channels = channels_for(recipient, chosen)
+            self.recipients.append(recipient.model_dump(exclude={"shipping"}))
+            if recipient.shipping is not None and self.physical:
+                self.parcels[seq] = recipient.shipping.model_dump()
+            note = CardRepository.new_notification(channels, made_ms) if channels else None
             self.notifications.append(note)
         self.looks = issuance.personalization if self.physical else None
         self.postfix_start = issuance.name_line1_start_index
@@ -74,7 +82,8 @@ class CardFactory:
             postfix = str(self.postfix_start + seq)
             line1 = f"{line1} {postfix}" if line1 else postfix
         card_looks = self.looks.model_copy(update={"name_line1": line1})
-        return card_looks.model_dump(exclude={"numeric_postfix"})
+        # only the fields set: a card carries no key for a field nobody asked for
+        return card_looks.model_dump(exclude={"numeric_postfix"}, exclude_none=True)
 
     def build(self, seq: int) -> IssuedCard:
         card_id = ObjectId()
@@ -92,6 +101,9 @@ class CardFactory:
             personalization=self.personalization(seq) if self.physical else None,
             fulfillment=CardRepository.new_fulfillment(now_ms()) if self.physical else None,
         )
+        parcel = self.parcels.get(seq)
+        if parcel is not None:  # individual fulfillment: on the cards that have it only
+            document["shipping"] = parcel
         return IssuedCard(id=card_key, seq=seq, number=number, document=document)
 
 

@@ -10,15 +10,20 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from app.domain.fulfillment.schemas import Shipping
+from app.domain.issuance.fulfillment_summary import BatchFulfillmentOut
+from app.lib.expiration import ExpirationOffset
 from app.lib.money import format_minor, to_decimal
 from app.lib.schema import ApiRequest, ApiResponse, with_example
 from app.lib.settings import get_settings
-from app.lib.types import E164_PATTERN, OBJECT_ID_PATTERN, UtcDatetime
+from app.lib.types import OBJECT_ID_PATTERN, TOKEN_PATTERN, UtcDatetime
 from app.storage.models import BulkIssuance, Personalization, StatusChange
+from app.storage.models.parts import DEFAULT_THERMAL_COLOR
 from app.storage.states import CardStatus, IssuanceMode, TaskStatus
 
 _AMOUNT_STRING = re.compile(r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$")  # the seed's pattern
@@ -54,13 +59,29 @@ Amount = Annotated[
 
 class BulkIssueRecipient(ApiRequest):
     customer_email: EmailStr | None = None
-    customer_phone: Annotated[str, Field(pattern=E164_PATTERN)] | None = None
+    customer_phone: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        default=None,
+        description="E.164 (`+14155550100`) or as people type it (`(415) 555-0100`): read in "
+        "the program's phoneRegion and stored in E.164; not a valid number → 422 at the field",
+    )
     customer_name: Annotated[str, Field(max_length=255)] | None = None
     sender_name: Annotated[str, Field(max_length=255)] | None = None
     custom_message: Annotated[str, Field(max_length=500)] | None = None
+    shipping: Shipping | None = Field(
+        default=None,
+        description="Individual fulfillment (physical batches only): this card ships on its "
+        "own to this address, the shipping configuration's `shipping` object; without it the "
+        "card ships with the configuration's parcel",
+    )
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+ImageName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+MAX_CUSTOM_TEXT = 10
+CustomText = Annotated[
+    dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")], Text],
+    Field(min_length=1, max_length=MAX_CUSTOM_TEXT),
+]
 
 
 class CardPersonalization(ApiRequest):
@@ -74,7 +95,24 @@ class CardPersonalization(ApiRequest):
     numeric_postfix: bool = False
     carrier_message: Annotated[str, Field(max_length=60)] | None = None
     card_image: Annotated[str, Field(min_length=1, max_length=255)] | None = None
-    thermal_color: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    thermal_color: Annotated[str, Field(min_length=1, max_length=50)] | None = Field(
+        default=None,
+        description="The card image's colour, one of the printer's; shown as "
+        f"{DEFAULT_THERMAL_COLOR} when not given",
+    )
+    name_line3: Text | None = None
+    custom_text: CustomText | None = Field(
+        default=None,
+        description="Marqeta's free-form text fields: at most "
+        f"{MAX_CUSTOM_TEXT} values by field name, each as bounded as a name line",
+        examples=[{"store_code": "NYC-12"}],
+    )
+    carrier_image: ImageName | None = Field(
+        default=None, description="The image printed on the card carrier (its file name)"
+    )
+    carrier_return_window_image: ImageName | None = Field(
+        default=None, description="The image in the envelope's return-address window"
+    )
 
 
 class BulkIssueGiftCardRequest(ApiRequest):
@@ -91,6 +129,16 @@ class BulkIssueGiftCardRequest(ApiRequest):
     is_physical: bool = False
     design_template: Annotated[str, Field(max_length=100)] | None = None
     expires_at: datetime | None = None
+    expiration_offset: ExpirationOffset | None = Field(
+        default=None,
+        description="Instead of expiresAt: the cards expire this long after the batch is "
+        "accepted (Marqeta's rounding). Neither: the program's expirationOffset, else a year.",
+    )
+    token: Annotated[str, Field(pattern=TOKEN_PATTERN, max_length=36)] | None = Field(
+        default=None,
+        description="Your own reference for the bulk issuance, unique per merchant (409 "
+        "`token_in_use` when taken); usable wherever its id is.",
+    )
     count: Annotated[int, Field(ge=1)] | None = None
     recipients: list[BulkIssueRecipient] | None = None
     shipping_config_id: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)] | None = None
@@ -105,6 +153,15 @@ class BulkIssueGiftCardRequest(ApiRequest):
         if aware <= datetime.now(UTC):
             raise ValueError("must be in the future")
         return aware.astimezone(UTC)
+
+    @field_validator("expiration_offset")
+    @classmethod
+    def not_with_expires_at(
+        cls, value: ExpirationOffset | None, info: ValidationInfo
+    ) -> ExpirationOffset | None:
+        if value is not None and info.data.get("expires_at") is not None:
+            raise ValueError("give either expiresAt or expirationOffset, not both")
+        return value
 
     @field_validator("count")
     @classmethod
@@ -203,6 +260,7 @@ def issued_count(issuance: BulkIssuance) -> int:
 
 class BulkIssuanceOut(ApiResponse):
     id: str
+    token: str | None = Field(default=None, description="The client's own reference")
     program_id: str
     task_id: str | None
     mode: IssuanceMode
@@ -216,6 +274,9 @@ class BulkIssuanceOut(ApiResponse):
     is_physical: bool
     design_template: str | None
     expires_at: UtcDatetime
+    expiration_offset: ExpirationOffset | None = Field(
+        default=None, description="What expiresAt was computed from (requested or the program's)"
+    )
     csv_download_url: str | None
     error: str | None
     created_at: UtcDatetime
@@ -232,11 +293,17 @@ class BulkIssuanceOut(ApiResponse):
     status_change_task_id: str | None = Field(
         default=None, description="The task of the latest deactivate / activate"
     )
+    fulfillment: BatchFulfillmentOut | None = Field(
+        default=None,
+        description="Physical batches: its cards per fulfillment status and the least "
+        "advanced status of them (digital: null)",
+    )
 
     @classmethod
     def from_issuance(cls, issuance: BulkIssuance, csv_url: str | None) -> "BulkIssuanceOut":
         return cls(
             id=str(issuance.id),
+            token=issuance.token,
             program_id=issuance.program_id,
             task_id=issuance.task_id if issuance.is_async else None,
             mode=issuance.mode,
@@ -250,6 +317,7 @@ class BulkIssuanceOut(ApiResponse):
             is_physical=issuance.is_physical,
             design_template=issuance.design_template,
             expires_at=issuance.expires_at,
+            expiration_offset=issuance.expiration_offset,
             csv_download_url=csv_url,
             error=issuance.error,
             created_at=issuance.created_at,
@@ -260,4 +328,5 @@ class BulkIssuanceOut(ApiResponse):
             name_line1_end_index=issuance.name_line1_end_index,
             card_status=issuance.card_status,
             status_change_task_id=issuance.status_change_id,
+            fulfillment=BatchFulfillmentOut.from_issuance(issuance, issued_count(issuance)),
         )

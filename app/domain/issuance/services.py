@@ -4,13 +4,14 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bson import ObjectId
 
-from app.domain.issuance import csv_export, request_keys
+from app.domain.issuance import csv_export, request_keys, tokens
 from app.domain.issuance.generation import CardFactory, insert_cards
-from app.domain.issuance.physical import check_physical
+from app.domain.issuance.physical import check_physical, shipping_config_of
+from app.domain.issuance.recipients import recipients_of
 from app.domain.issuance.schemas import (
     BulkIssuanceAsyncResponse,
     BulkIssuanceOut,
@@ -21,6 +22,7 @@ from app.domain.issuance.schemas import (
 from app.domain.programs.services import ProgramService
 from app.lib import jobs, metrics
 from app.lib.errors import NotFoundError, validation_error
+from app.lib.expiration import ExpirationOffset
 from app.lib.money import to_minor
 from app.lib.pagination import Page
 from app.lib.types import utcnow
@@ -29,7 +31,6 @@ from app.storage.models import (
     CallbackState,
     Personalization,
     Program,
-    Recipient,
 )
 from app.storage.resources import Resources
 from app.storage.states import IssuanceMode, TaskStatus
@@ -59,7 +60,8 @@ class IssuanceService:
         db = self.res.db
         program = await ProgramService(self.res).get(merchant_id, program_id)
         issuance = self._new_issuance(program, request)
-        await check_physical(db, merchant_id, request)
+        issuance.shipping_config_id = shipping_config_of(program, request)
+        await check_physical(db, merchant_id, request, issuance.shipping_config_id)
         claim = None
         if idempotency_key:
             claim, earlier = await request_keys.claim(
@@ -72,6 +74,7 @@ class IssuanceService:
             if earlier is not None:
                 log.info("bulk issuance %s answered again for its key", earlier.id)
                 return Issued(await self._answer_again(earlier), replayed=True)
+        token = await self._take_token(issuance, claim)
         looks = request.card_personalization
         if looks and looks.numeric_postfix:
             start, end = await db.postfix_counters.reserve(
@@ -85,10 +88,29 @@ class IssuanceService:
         except BaseException:
             with contextlib.suppress(Exception):
                 await request_keys.release(db, claim)
+            with contextlib.suppress(Exception):
+                await tokens.release(db, token)
             first, last = issuance.name_line1_start_index, issuance.name_line1_end_index
             if first is not None and last is not None:
                 with contextlib.suppress(Exception):
                     await db.postfix_counters.release(issuance.program_id, first, last)
+            raise
+
+    async def _take_token(
+        self, issuance: BulkIssuance, claim: request_keys.Claim | None
+    ) -> tokens.TokenClaim | None:
+        """The batch's token, before anything is written (409 `token_in_use`: nothing is)."""
+        try:
+            return await tokens.claim(
+                self.res.db,
+                issuance.merchant_id,
+                issuance.token,
+                str(issuance.id),
+                claim.key_id if claim else None,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await request_keys.release(self.res.db, claim)
             raise
 
     def _new_issuance(self, program: Program, request: BulkIssueGiftCardRequest) -> BulkIssuance:
@@ -101,12 +123,9 @@ class IssuanceService:
         now = utcnow()
         issuance_id = ObjectId()
         is_async = request.size > program.sync_threshold
-        recipients = (
-            [Recipient.model_validate(r.model_dump()) for r in request.recipients]
-            if request.recipients
-            else None
-        )
+        recipients = recipients_of(program, request)
         looks = request.card_personalization
+        expires_at, offset = _expiry(request, program, now)
         return BulkIssuance(
             id=issuance_id,
             merchant_id=program.merchant_id,
@@ -127,8 +146,11 @@ class IssuanceService:
                 if looks and request.is_physical
                 else None
             ),
-            expires_at=request.expires_at or now + timedelta(days=365),
+            expires_at=expires_at,
+            expiration_offset=offset,
+            token=request.token,
             recipients=recipients,
+            notification_channels=program.notification_channels,
             notifications_open=recipients is not None,
             queue=self.res.settings.queue_name,  # whose sweep sends its notifications
             callback_url=program.callback_url,
@@ -217,18 +239,24 @@ class IssuanceService:
         log.info("accepted bulk issuance %s of %d cards", issuance.id, issuance.requested_count)
         return BulkIssuanceAsyncResponse.from_issuance(issuance)
 
-    async def get(self, merchant_id: str, bulk_issuance_id: str) -> BulkIssuanceOut:
-        issuance = await self.res.db.issuances.of_merchant(merchant_id, bulk_issuance_id)
+    async def get(self, merchant_id: str, reference: str) -> BulkIssuanceOut:
+        """By its id or its token."""
+        issuance = await self.res.db.issuances.by_reference(merchant_id, reference)
         if issuance is None:
             raise NotFoundError("Bulk issuance not found.", code="bulk_issuance_not_found")
         return BulkIssuanceOut.from_issuance(issuance, self.download_url(issuance))
 
     async def page(
-        self, merchant_id: str, program_id: str, limit: int, cursor: str | None
+        self,
+        merchant_id: str,
+        program_id: str,
+        limit: int,
+        cursor: str | None,
+        token: str | None = None,
     ) -> Page[BulkIssuanceOut]:
         await ProgramService(self.res).get(merchant_id, program_id)
         found, nxt = await self.res.db.issuances.page_for_program(
-            merchant_id, program_id, limit, cursor
+            merchant_id, program_id, limit, cursor, token
         )
         data = [BulkIssuanceOut.from_issuance(i, self.download_url(i)) for i in found]
         return Page[BulkIssuanceOut](data=data, next_cursor=nxt)
@@ -241,3 +269,16 @@ class IssuanceService:
         elif issuance.status == TaskStatus.FAILED:
             key = issuance.failed_csv_key
         return self.res.store.presigned_get(key) if key else None
+
+
+def _expiry(
+    request: BulkIssueGiftCardRequest, program: Program, accepted: datetime
+) -> tuple[datetime, ExpirationOffset | None]:
+    """The batch's one expiry, fixed when it is accepted (a resumed run keeps it): expiresAt,
+    else the request's expirationOffset, else the program's, else a year."""
+    if request.expires_at is not None:
+        return request.expires_at, None
+    offset = request.expiration_offset or program.expiration_offset
+    if offset is None:
+        return accepted + timedelta(days=365), None
+    return offset.expiry_from(accepted), offset

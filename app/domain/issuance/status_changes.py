@@ -38,9 +38,11 @@ class StatusChangeService:
     def __init__(self, resources: Resources) -> None:
         self.res = resources
 
-    async def switch(self, merchant_id: str, issuance_id: str, task_type: TaskType) -> Switched:
+    async def switch(self, merchant_id: str, reference: str, task_type: TaskType) -> Switched:
+        """The batch named by its id or its token."""
         for _ in range(_CLAIM_ATTEMPTS):
-            issuance = await self._switchable(merchant_id, issuance_id)
+            issuance = await self._switchable(merchant_id, reference)
+            issuance_id = str(issuance.id)
             latest = await self._latest(issuance)
             if latest is not None and latest.status not in FINISHED_TASK:
                 return self._running(latest, task_type)
@@ -60,8 +62,8 @@ class StatusChangeService:
             code="status_change_in_progress",
         )
 
-    async def _switchable(self, merchant_id: str, issuance_id: str) -> BulkIssuance:
-        issuance = await self.res.db.issuances.of_merchant(merchant_id, issuance_id)
+    async def _switchable(self, merchant_id: str, reference: str) -> BulkIssuance:
+        issuance = await self.res.db.issuances.by_reference(merchant_id, reference)
         if issuance is None:
             raise NotFoundError("Bulk issuance not found.", code="bulk_issuance_not_found")
         if issuance.status not in FINISHED_TASK:

@@ -61,8 +61,8 @@ async def send_due(res: Resources, card_id: str) -> bool:
         ", an earlier try may have sent it" if note.status == NotificationStatus.SENDING else "",
     )
     try:
-        await _deliver(res, card, card_id)
-    except Exception as exc:  # any failure of the channel: tried again later
+        await _deliver(res, card, card_id, lease_until)
+    except Exception as exc:  # any failure of a channel: tried again later
         await _schedule_retry(res, card, card_id, lease_until, exc)
         return False
     await res.db.cards.notification_sent(card_id)
@@ -71,12 +71,28 @@ async def send_due(res: Resources, card_id: str) -> bool:
     return True
 
 
-async def _deliver(res: Resources, card: Card, card_id: str) -> None:
-    assert card.notification is not None
+async def _deliver(res: Resources, card: Card, card_id: str, lease_until: int) -> None:
+    """Sends on each of the notification's channels not yet sent this round, recording each
+    one as it goes out, so a retry after a failure on one channel does not repeat the other."""
+    note = card.notification
+    assert note is not None
     number = res.vault.decrypt(card.number_enc, card_id)
     subject, body = _text(card, number)
+    sent = list(note.sent_channels)
+    for channel in note.channels or [note.channel]:
+        if channel in sent:
+            continue
+        await _send(res, card, card_id, channel, subject, body)
+        sent.append(channel)
+        if len(sent) < len(note.channels):
+            await res.db.cards.notification_channel_sent(card_id, lease_until, sent)
+
+
+async def _send(
+    res: Resources, card: Card, card_id: str, channel: NotificationChannel, subject: str, body: str
+) -> None:
     recipient = card.recipient or Recipient()
-    if card.notification.channel == NotificationChannel.EMAIL:
+    if channel == NotificationChannel.EMAIL:
         message = EmailMessage()
         message["From"] = res.settings.smtp_from
         message["To"] = recipient.customer_email or ""

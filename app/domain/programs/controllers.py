@@ -1,8 +1,8 @@
-from litestar import Controller, get, post
+from litestar import Controller, get, patch, post
 from litestar.di import Provide
 
 from app.domain.programs.dependencies import provide_program_service
-from app.domain.programs.schemas import ProgramCreate, ProgramOut
+from app.domain.programs.schemas import ProgramCreate, ProgramOut, ProgramUpdate
 from app.domain.programs.services import ProgramService
 from app.domain.urls import PROGRAM, PROGRAMS
 from app.lib.openapi import documented
@@ -30,6 +30,21 @@ class ProgramController(Controller):
         self, merchant_id: str, programId: ObjectIdPath, programs: ProgramService
     ) -> ProgramOut:
         return ProgramOut.from_program(await programs.get(merchant_id, programId))
+
+    @patch(
+        PROGRAM,
+        operation_id="updateProgram",
+        summary="Change a program's settings (only the fields given)",
+        **documented(404),
+    )
+    async def update(
+        self,
+        merchant_id: str,
+        programId: ObjectIdPath,
+        data: ProgramUpdate,
+        programs: ProgramService,
+    ) -> ProgramOut:
+        return ProgramOut.from_program(await programs.update(merchant_id, programId, data))
 
     @get(
         PROGRAMS,

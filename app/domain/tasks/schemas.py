@@ -1,3 +1,4 @@
+from app.domain.issuance.fulfillment_summary import BatchFulfillmentOut
 from app.domain.issuance.schemas import issued_count, progress
 from app.lib.schema import ApiResponse
 from app.lib.types import UtcDatetime
@@ -42,6 +43,7 @@ class TaskOut(ApiResponse):
     # bulk_issue; deactivate / activate: requestedCount is the batch's cards to switch,
     # issuedCount those switched so far
     type: TaskType = TaskType.BULK_ISSUE
+    fulfillment: BatchFulfillmentOut | None = None  # a physical batch's (bulk issue tasks)
 
     @classmethod
     def from_status_change(cls, change: StatusChange) -> "TaskOut":
@@ -82,4 +84,5 @@ class TaskOut(ApiResponse):
             started_at=issuance.started_at,
             completed_at=issuance.completed_at,
             callback=CallbackOut.from_state(issuance.callback) if issuance.callback else None,
+            fulfillment=BatchFulfillmentOut.from_issuance(issuance, issued_count(issuance)),
         )

@@ -31,7 +31,9 @@ class TaskService:
                 issuance = await self._read(merchant_id, task_id)
             except NotFoundError:
                 return await self._status_change(merchant_id, task_id)
-            if issuance.status in FINISHED_TASK and not issuance.failed_csv_pending:
+            # a physical batch's `fulfillment` still moves once it is issued: read afresh
+            settled = not issuance.failed_csv_pending and not issuance.is_physical
+            if issuance.status in FINISHED_TASK and settled:
                 self.res.caches.finished_tasks.put(key, issuance)
         return self.describe(issuance)
 

@@ -15,7 +15,7 @@ from app.storage.models.fulfillment import (
     Submission,
     WebhookState,
 )
-from app.storage.models.issuance import BulkIssuance, CallbackState, RequestKey
+from app.storage.models.issuance import BulkIssuance, CallbackState, IssuanceToken, RequestKey
 from app.storage.models.merchant import Merchant
 from app.storage.models.parts import Address, Personalization, Recipient, RecipientName, Shipping
 from app.storage.models.program import Program
@@ -28,6 +28,7 @@ DOCUMENT_MODELS = [
     Program,
     BulkIssuance,
     RequestKey,
+    IssuanceToken,
     Card,
     ShippingConfig,
     FulfillmentOrder,
@@ -51,6 +52,7 @@ __all__ = [
     "FulfillmentCutoff",
     "FulfillmentEvent",
     "FulfillmentOrder",
+    "IssuanceToken",
     "ManifestProgress",
     "Merchant",
     "MovedCards",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pymongo import ASCENDING, IndexModel
 
 from app.storage.models.base import CamelEmbedded, Embedded
-from app.storage.models.parts import Personalization, Recipient
+from app.storage.models.parts import Personalization, Recipient, Shipping
 from app.storage.states import (
     CardFulfillmentStatus,
     CardStatus,
@@ -26,8 +26,12 @@ class CardNotification(CamelEmbedded):
     `round_started_ms` (the card's creation, or its last resend). Times are epoch ms: they are
     `$set` and compared, which nx-27017 only does right for numbers."""
 
-    channel: NotificationChannel
+    channel: NotificationChannel  # the first of `channels`
     status: NotificationStatus
+    # every channel it goes out on (older cards: none, meaning `channel` alone), and those
+    # already sent in this round: a retry sends only the rest
+    channels: list[NotificationChannel] = []
+    sent_channels: list[NotificationChannel] = []
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None  # nx-27017 returns a $set datetime as a string: both parse
@@ -73,6 +77,8 @@ class Card(Document):
     shipping_config_id: str | None = None  # physical cards only
     personalization: Personalization | None = None
     fulfillment: CardFulfillment | None = None  # physical cards; digital: None
+    # its own parcel (individual fulfillment); absent on cards shipped with their configuration
+    shipping: Shipping | None = None
     created_at: datetime
 
     class Settings:
@@ -113,4 +119,5 @@ class CardView(BaseModel):
     shipping_config_id: str | None = None
     personalization: Personalization | None = None
     fulfillment: CardFulfillment | None = None
+    shipping: Shipping | None = None
     created_at: datetime

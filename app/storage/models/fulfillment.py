@@ -115,6 +115,8 @@ class FulfillmentOrder(Document):
     # set before a printer event first moves cards: until then every card is ORDERED, so
     # `cardsByStatus` needs no scan of the order's cards (polling a big order stays cheap)
     cards_moved: bool = False
+    # the changes whose card moves are counted on their bulk issuances (fulfillment/tally.py)
+    tallied: dict[str, bool] = {}
     # resubmissions of a FAILED order: each round's submit jobs carry the number in their ids
     resubmits: int = 0
     resubmitted_ms: int | None = None

@@ -3,9 +3,16 @@ from datetime import datetime
 from beanie import Document
 from pymongo import ASCENDING, IndexModel
 
+from app.lib.expiration import ExpirationOffset
 from app.storage.models.base import CamelEmbedded
 from app.storage.models.parts import Personalization, Recipient
-from app.storage.states import CardStatus, DeliveryStatus, IssuanceMode, TaskStatus
+from app.storage.states import (
+    CardStatus,
+    DeliveryStatus,
+    IssuanceMode,
+    NotificationChannel,
+    TaskStatus,
+)
 
 
 class CallbackState(CamelEmbedded):
@@ -46,9 +53,13 @@ class BulkIssuance(Document):
     personalization: Personalization | None = None
     name_line1_start_index: int | None = None  # numeric postfix of seq 0 (per program)
     name_line1_end_index: int | None = None
-    expires_at: datetime
+    expires_at: datetime  # set once, at acceptance: every card (and every resumed run) shares it
+    expiration_offset: ExpirationOffset | None = None  # what expires_at was computed from
+    token: str | None = None  # the client's own reference (unique per merchant: IssuanceToken)
     recipients: list[Recipient] | None = None
     notifications_open: bool = False  # recipients mode, until every notification is settled
+    # the program's channels for a recipient with both an email and a phone (None: all)
+    notification_channels: list[NotificationChannel] | None = None
     notifications_round: int = 0  # +1 on each reopening, so a sweep never closes a fresh round
     csv_key: str | None = None
     csv_upload_id: str | None = None
@@ -69,6 +80,12 @@ class BulkIssuance(Document):
     # what its cards were last set to (deactivate/activate), by the change it names
     card_status: CardStatus = CardStatus.ACTIVE
     status_change_id: str | None = None
+    # physical: its cards' moves out of CREATED, per fulfillment status (`$inc`; CREATED is
+    # then the issued count plus its entry), and the contribution each order change made
+    # ("<orderId>_<change>" → its encoded deltas), so a change is counted once however often
+    # it is tallied (fulfillment/tally.py)
+    fulfillment_counts: dict[str, int] = {}
+    fulfillment_tally: dict[str, str] = {}
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -78,6 +95,7 @@ class BulkIssuance(Document):
         indexes = [
             IndexModel([("task_id", ASCENDING)], unique=True),
             IndexModel([("merchant_id", ASCENDING), ("program_id", ASCENDING)]),
+            IndexModel([("merchant_id", ASCENDING), ("token", ASCENDING)]),
             IndexModel([("status", ASCENDING), ("heartbeat_ms", ASCENDING)]),
             # the notification sweep: the few batches with a notification still to send
             IndexModel([("notifications_open", ASCENDING), ("queue", ASCENDING)]),
@@ -95,3 +113,19 @@ class RequestKey(Document):
     class Settings:
         name = "request_keys"
         indexes = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
+
+
+class IssuanceToken(Document):
+    """A merchant's claim on a bulk issuance token. Its `_id` (merchant id + token) is the unique
+    index that keeps a token to one issuance per merchant; it is taken before anything is
+    issued (nx-27017 ignores partial and sparse indexes, so not on the optional field itself)."""
+
+    id: str  # type: ignore[assignment]  # "<merchant id>:<token>"
+    merchant_id: str
+    token: str
+    issuance_id: str
+    request_key: str | None = None  # the Idempotency-Key claim of the request that took it
+    claimed_ms: int  # epoch ms (nx-27017 turns a `$set` datetime into a string)
+
+    class Settings:
+        name = "issuance_tokens"

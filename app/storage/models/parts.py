@@ -4,17 +4,14 @@ where a parcel goes. Stored under the API's camelCase names."""
 from app.storage.models.base import CamelEmbedded
 from app.storage.states import ShippingMethod
 
-
-class Recipient(CamelEmbedded):
-    customer_email: str | None = None
-    customer_phone: str | None = None
-    customer_name: str | None = None
-    sender_name: str | None = None
-    custom_message: str | None = None
+# Marqeta's default colour of the card's thermal print: what the card and the manifest show
+# when the request named none (never stored on each card).
+DEFAULT_THERMAL_COLOR = "UG_BLACK"
 
 
 class Personalization(CamelEmbedded):
-    """What the printer puts on a card; on an issuance also whether lines get a postfix."""
+    """What the printer puts on a card and its carrier (Marqeta's card_personalization); on an
+    issuance also whether lines get a postfix. A card stores only the fields that are set."""
 
     name_line1: str | None = None
     name_line2: str | None = None
@@ -22,6 +19,10 @@ class Personalization(CamelEmbedded):
     carrier_message: str | None = None
     card_image: str | None = None
     thermal_color: str | None = None
+    name_line3: str | None = None
+    custom_text: dict[str, str] | None = None  # Marqeta's free-form text fields, by name
+    carrier_image: str | None = None
+    carrier_return_window_image: str | None = None
 
 
 class RecipientName(CamelEmbedded):
@@ -47,3 +48,14 @@ class Shipping(CamelEmbedded):
     method: ShippingMethod
     expedited: bool = False
     care_of_line: str | None = None
+
+
+class Recipient(CamelEmbedded):
+    """On a bulk issuance; on its card without `shipping` (the card's own field holds it)."""
+
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    customer_name: str | None = None
+    sender_name: str | None = None
+    custom_message: str | None = None
+    shipping: Shipping | None = None  # individual fulfillment: this card's own parcel

@@ -8,6 +8,7 @@ from app.storage.repositories.cards import CardRepository, EncryptedCard
 from app.storage.repositories.fulfillment_cutoffs import FulfillmentCutoffRepository
 from app.storage.repositories.fulfillment_events import FulfillmentEventRepository
 from app.storage.repositories.fulfillment_orders import FulfillmentOrderRepository
+from app.storage.repositories.issuance_tokens import IssuanceTokenRepository
 from app.storage.repositories.issuances import (
     CardsFound,
     IssuanceRepository,
@@ -30,6 +31,7 @@ class Repositories:
     programs: ProgramRepository = field(default_factory=ProgramRepository)
     issuances: IssuanceRepository = field(default_factory=IssuanceRepository)
     request_keys: RequestKeyRepository = field(default_factory=RequestKeyRepository)
+    issuance_tokens: IssuanceTokenRepository = field(default_factory=IssuanceTokenRepository)
     cards: CardRepository = field(default_factory=CardRepository)
     postfix_counters: PostfixCounterRepository = field(default_factory=PostfixCounterRepository)
     shipping_configs: ShippingConfigRepository = field(default_factory=ShippingConfigRepository)
@@ -56,6 +58,7 @@ __all__ = [
     "ShippingConfigRepository",
     "EncryptedCard",
     "IssuanceRepository",
+    "IssuanceTokenRepository",
     "MerchantRepository",
     "OpenRecipientBatch",
     "PostfixCounterRepository",

@@ -24,6 +24,7 @@ _MANIFEST_FIELDS = {
     "personalization": 1,
     "design_template": 1,
     "expires_at": 1,
+    "shipping": 1,  # the card's own parcel, on the few cards that have one
 }
 
 
@@ -50,6 +51,11 @@ class ManifestCard(NamedTuple):
     thermal_color: str | None
     design_template: str | None
     expires_at: datetime
+    name_line3: str | None = None
+    custom_text: dict[str, str] | None = None
+    carrier_image: str | None = None
+    carrier_return_window_image: str | None = None
+    shipping: dict[str, Any] | None = None  # its own parcel (camelCase, as stored)
 
 
 CLAIM_CHUNK = 10_000
@@ -195,6 +201,32 @@ class CardFulfillmentQueries:
         found = self.collection.find(query, {"_id": 1}).sort("_id", 1)
         return [str(doc["_id"]) async for doc in found]
 
+    async def moved_by_issuance(
+        self,
+        config_id: str,
+        order_id: str,
+        status: CardFulfillmentStatus,
+        change: int,
+        had: CardFulfillmentStatus | None = None,
+    ) -> dict[str, int]:
+        """bulk issuance id → how many of the order's cards change `change` moved to `status`
+        (they carry its number; CREATED: a cancel released them), of those that had reached
+        `had` before (when given). A scan of the order's cards, once per change."""
+        query: dict[str, Any] = {"shipping_config_id": config_id}
+        if status == CardFulfillmentStatus.CREATED:
+            query[f"fulfillment.released.{order_id}"] = change
+        else:
+            query["fulfillment.order_id"] = order_id
+            query[f"fulfillment.moves.{status}"] = change
+        if had is not None:
+            query[f"fulfillment.moves.{had}"] = {"$exists": True}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": query},
+            {"$group": {"_id": "$bulk_issuance_id", "n": {"$sum": 1}}},
+        ]
+        cursor = await self.collection.aggregate(pipeline)
+        return {doc["_id"]: doc["n"] async for doc in cursor}
+
     async def manifest_cards(
         self, program_id: str, issuance_id: str, order_id: str, first_seq: int, count: int
     ) -> list[ManifestCard]:
@@ -224,4 +256,9 @@ def _manifest_card(doc: dict[str, Any]) -> ManifestCard:
         looks.get("thermalColor"),
         doc.get("design_template"),
         doc["expires_at"],
+        looks.get("nameLine3"),
+        looks.get("customText"),
+        looks.get("carrierImage"),
+        looks.get("carrierReturnWindowImage"),
+        shipping=doc.get("shipping"),
     )

@@ -99,10 +99,12 @@ class CardRepository(CardFulfillmentQueries):
         }
 
     @staticmethod
-    def new_notification(channel: NotificationChannel, now_ms: int) -> dict[str, Any]:
-        """A pending notification, due at once (the span counts from `now_ms`)."""
+    def new_notification(channels: list[NotificationChannel], now_ms: int) -> dict[str, Any]:
+        """A pending notification on `channels` (not empty), due at once (the span counts
+        from `now_ms`)."""
         note = CardNotification(
-            channel=channel,
+            channel=channels[0],
+            channels=channels,
             status=NotificationStatus.PENDING,
             next_attempt_ms=now_ms,
             round_started_ms=now_ms,
@@ -285,6 +287,19 @@ class CardRepository(CardFulfillmentQueries):
             },
         )
 
+    async def notification_channel_sent(
+        self, card_id: str, lease_until: int, sent: list[NotificationChannel]
+    ) -> None:
+        """Records the channels the try holding the lease `lease_until` has sent so far."""
+        await self.collection.update_one(
+            {
+                "_id": ObjectId(card_id),
+                "notification.status": NotificationStatus.SENDING,
+                "notification.nextAttemptMs": lease_until,
+            },
+            {"$set": {"notification.sentChannels": list(sent)}},
+        )
+
     async def notification_failed(
         self, card_id: str, lease_until: int, error: str, next_attempt_ms: int | None
     ) -> None:
@@ -347,4 +362,5 @@ def _new_round(now_ms: int) -> dict[str, Any]:
         "notification.attempts": 0,
         "notification.nextAttemptMs": now_ms,
         "notification.roundStartedMs": now_ms,
+        "notification.sentChannels": [],
     }

@@ -124,6 +124,12 @@ class FulfillmentOrderRepository:
         if made:
             await self.collection.update_one({"_id": _oid(order_id)}, {"$set": made})
 
+    async def mark_tallied(self, order_id: str | ObjectId, change: int) -> None:
+        """Change `change`'s card moves are counted on their bulk issuances."""
+        await self.collection.update_one(
+            {"_id": _oid(order_id)}, {"$set": {f"tallied.{change}": True}}
+        )
+
     async def mark_cards_moved(self, order_id: str | ObjectId) -> None:
         """From now on its cards' statuses are counted, not assumed ORDERED."""
         await self.collection.update_one({"_id": _oid(order_id)}, {"$set": {"cards_moved": True}})

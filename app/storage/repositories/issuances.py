@@ -10,6 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from app.lib.types import now_ms, utcnow
 from app.storage.models import BulkIssuance, CallbackState
 from app.storage.repositories import job_chains
+from app.storage.repositories.issuance_fulfillment import IssuanceFulfillmentQueries
 from app.storage.repositories.job_chains import StaleTask
 from app.storage.repositories.paging import newest_first_page
 from app.storage.states import (
@@ -55,7 +56,7 @@ class OpenRecipientBatch:
     round: int  # notifications_round when read
 
 
-class IssuanceRepository:
+class IssuanceRepository(IssuanceFulfillmentQueries):
     @property
     def collection(self) -> AsyncCollection[dict[str, Any]]:
         return BulkIssuance.get_pymongo_collection()
@@ -76,6 +77,14 @@ class IssuanceRepository:
             {"_id": ObjectId(issuance_id), "merchant_id": merchant_id}
         )
 
+    async def by_reference(self, merchant_id: str, reference: str) -> BulkIssuance | None:
+        """The merchant's bulk issuance by its id or, failing that, by its token."""
+        if ObjectId.is_valid(reference) and len(reference) == 24:
+            found = await self.of_merchant(merchant_id, reference)
+            if found is not None:
+                return found
+        return await BulkIssuance.find_one({"merchant_id": merchant_id, "token": reference})
+
     async def task(self, task_id: str) -> BulkIssuance | None:
         """Any merchant's queued batch by its task id (the operator's CLI)."""
         return await BulkIssuance.find_one({"task_id": task_id, "is_async": True})
@@ -86,9 +95,16 @@ class IssuanceRepository:
         )
 
     async def page_for_program(
-        self, merchant_id: str, program_id: str, limit: int, cursor: str | None
+        self,
+        merchant_id: str,
+        program_id: str,
+        limit: int,
+        cursor: str | None,
+        token: str | None = None,
     ) -> tuple[list[BulkIssuance], str | None]:
         query = {"merchant_id": merchant_id, "program_id": program_id}
+        if token is not None:
+            query["token"] = token
         return await newest_first_page(BulkIssuance, query, limit, cursor)
 
     async def program_ids(self, issuance_ids: list[str]) -> dict[str, str]:

@@ -1,6 +1,7 @@
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.storage.models import Program
@@ -20,6 +21,17 @@ class ProgramRepository:
 
     async def of_merchant(self, merchant_id: str, program_id: str) -> Program | None:
         return await Program.find_one({"_id": ObjectId(program_id), "merchant_id": merchant_id})
+
+    async def update(
+        self, merchant_id: str, program_id: str, changes: dict[str, Any]
+    ) -> Program | None:
+        """Sets the given fields (by name) of the merchant's program; the program as it is now."""
+        after = await self.collection.find_one_and_update(
+            {"_id": ObjectId(program_id), "merchant_id": merchant_id},
+            {"$set": changes},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if after is None else Program.model_validate(after)
 
     async def named(self, merchant_id: str, name: str) -> Program | None:
         return await Program.find_one({"merchant_id": merchant_id, "name": name})
