@@ -3,9 +3,7 @@ builds one without a warning, and that client walks the README (a program, an in
 queued bulk issue, the task polled, the CSV, a shipping config, physical cards, an order)."""
 
 import importlib
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
@@ -13,45 +11,17 @@ import pytest
 from scripts.export_schema import SCHEMA_FILE
 from tests.api.csv_helpers import HEADER, download_csv
 from tests.fixtures import wait_until
+from tests.fixtures.generated_clients import generated_client
 from tests.fixtures.printer import shipping_config
 
-GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "giftcards_client"
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> ModuleType:
+def generated(tmp_path_factory) -> Iterator[ModuleType]:
     """The client generated from the committed document, importable as `giftcards_client`."""
-    root = tmp_path_factory.mktemp("generated")
-    config = root / "config.yaml"
-    config.write_text("post_hooks: []\n", encoding="utf-8")  # no ruff run on the output
-    done = subprocess.run(
-        [
-            str(GENERATOR),
-            "generate",
-            "--path",
-            str(SCHEMA_FILE),
-            "--output-path",
-            str(root / PACKAGE),
-            "--meta",
-            "none",
-            "--config",
-            str(config),
-            "--fail-on-warning",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=root,
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    sys.path.insert(0, str(root))
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        sys.path.remove(str(root))
-        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
-            del sys.modules[name]
+    with generated_client(SCHEMA_FILE, tmp_path_factory.mktemp("generated"), PACKAGE) as client:
+        yield client
 
 
 def _api(name: str) -> ModuleType:
