@@ -7,7 +7,9 @@ with the CLI and a program over HTTP, then prints one line per figure (``name: v
 and the ratios, all from this one run; progress goes to stderr. Every process it started is
 stopped at the end (finally + atexit in scripts/devstack), also on Ctrl-C / SIGTERM.
 
-Run from the repo root as ``python -m scripts.bench`` (scripts/bench does).
+Run from the repo root as ``python -m scripts.bench`` (scripts/bench does). With
+``BENCH_PROFILE_WORKER=/tmp/w.prof`` each worker runs under cProfile and writes its stats to
+``/tmp/w.prof.worker<N>`` when stopped (CPU figures are then inflated by the profiler).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import csv
+import io
 import itertools
 import os
 import platform
@@ -31,10 +35,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import bson
 import httpx
 from pymongo import AsyncMongoClient
 
-from app.storage.models import Card  # the only app import: CARD_INDEXES below
+from app.lib.card_numbers import CardVault, number_source  # the crypto floor's own calls
+from app.lib.object_ids import new_object_ids
+from app.storage.models import Card  # CARD_INDEXES below
 from scripts import devstack
 
 ROOT, HOST, BUCKET = devstack.ROOT, "127.0.0.1", "bench-exports"
@@ -47,6 +54,8 @@ CARD |= {"currency": "USD", "status": "active", "is_physical": False, "design_te
 CARD |= {"recipient": None, "notification": None, "shipping_config_id": None}
 CARD |= {"personalization": None, "fulfillment": None}  # + the per-card fields in card_docs()
 CARD_INDEXES = Card.Settings.indexes  # the baselines write with exactly the cards' indexes
+FLOOR_CARDS = 20_000  # cards in the crypto-floor loop (5,000 with --quick)
+CPU_RATIO_TARGET = 2.0  # CPU per card <= this many times the crypto floor
 
 
 class BenchError(RuntimeError):
@@ -131,7 +140,76 @@ def start_worker(env: dict, tmp: Path) -> devstack.ManagedProcess:
     name = f"worker{next(WORKER_IDS)}"
     say(f"starting {name}")
     ready = lambda p: WORKER_READY in p.log_path.read_text(errors="replace")  # noqa: E731
-    return start_app(name, devstack.worker_argv(), env, tmp, ready, repr(WORKER_READY))
+    argv = devstack.worker_argv()
+    if profile := os.environ.get("BENCH_PROFILE_WORKER"):  # cProfile stats, written on stop
+        argv = [argv[0], "-m", "cProfile", "-o", f"{profile}.{name}", *argv[1:]]
+    return start_app(name, argv, env, tmp, ready, repr(WORKER_READY))
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of process ``pid`` so far (/proc/<pid>/stat utime, stime)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": field 3 is fields[0]
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_since(pid: int, before: tuple[float, float]) -> tuple[float, float]:
+    user, system = cpu_seconds(pid)
+    return user - before[0], system - before[1]
+
+
+def crypto_floor_us(n: int) -> float:
+    """CPU µs per card of the work no issuance can avoid, in a tight loop in this process:
+    CSPRNG digits + Luhn, HMAC-SHA256 fingerprint and AES-GCM of the number (CardVault), one
+    CSV row (csv.writer, as the export writes them) and bson.encode of one card document.
+    Numbers and ids are drawn the cheapest way the app knows (in bulk, as the worker does):
+    the floor must not carry a cost the worker has already cut."""
+    vault = CardVault(secrets.token_urlsafe(32), base64.b64encode(os.urandom(32)).decode())
+    now = datetime.now(UTC)
+    fixed = {**CARD, "bulk_issuance_id": "8" * 24, "expires_at": now + timedelta(days=365)}
+    shared_cells = ["10.00", "USD", "2027-11-24T00:00:00Z"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    t0 = time.process_time()
+    numbers, ids = number_source("627100", 19).take(n), new_object_ids(n)
+    for seq in range(n):
+        card_id, number = ids[seq], numbers[seq]
+        card_key = str(card_id)
+        doc = {
+            "_id": card_id,
+            **fixed,
+            "seq": seq,
+            "number_hash": vault.fingerprint(number),
+            "number_enc": vault.encrypt(number, card_key),
+            "last_four": number[-4:],
+            "created_at": now,
+        }
+        bson.encode(doc)
+        writer.writerow([card_key, number, number[-4:], *shared_cells])
+    buffer.getvalue().encode("utf-8")
+    return (time.process_time() - t0) / n * 1e6
+
+
+async def floor_us(ctx: Ctx) -> float:
+    """The crypto floor, measured once per run (the first figure that needs it)."""
+    if ctx.floor_us is None:
+        n = 5_000 if ctx.args.quick else FLOOR_CARDS
+        ctx.floor_us = crypto_floor_us(n)
+        how = f"{n:,} cards in a tight loop in the bench process: CSPRNG digits + Luhn and "
+        how += "ObjectIds drawn in bulk, HMAC-SHA256, AES-GCM, one csv row, bson.encode of a "
+        how += "card document"
+        out("crypto_floor_per_card", f"{ctx.floor_us:.1f} µs", how)
+    return ctx.floor_us
+
+
+async def cpu_figure(ctx: Ctx, name: str, cpu: tuple[float, float], cards: int, how: str) -> None:
+    """``name``: CPU µs per card, then its ratio to the crypto floor with the target."""
+    per_card = sum(cpu) / cards * 1e6
+    how += f" ({sum(cpu):.2f} s: user {cpu[0]:.2f} s + system {cpu[1]:.2f} s)"
+    out(name, f"{per_card:.1f} µs", how)
+    ratio = per_card / await floor_us(ctx)
+    out(f"{name}/crypto_floor_per_card", f"{ratio:.2f}", target(ratio, "<=", CPU_RATIO_TARGET))
 
 
 def vm_hwm_mib(pid: int) -> float:
@@ -190,7 +268,9 @@ class Ctx:
     db: object
     program_url: str  # /v2/giftcards/programs/{id}
     worker: devstack.ManagedProcess
+    api_proc: devstack.ManagedProcess
     completed_task: str | None = None
+    floor_us: float | None = None  # the crypto floor, once measured
 
     @property
     def bulk(self) -> str:
@@ -282,20 +362,28 @@ async def fig_async(ctx: Ctx) -> None:
     raw = n / sum(await raw_inserts(ctx.db, n, INSERT_BATCH))
     how = f"AsyncMongoClient insert_many(ordered=False) by {INSERT_BATCH}, the cards' indexes"
     out(f"raw_insert_{name}", f"{raw:,.0f} docs/s", how)
+    cpu_before = cpu_seconds(ctx.worker.pid)
     task, seconds = await run_batch(ctx, n)
+    worker_cpu = cpu_since(ctx.worker.pid, cpu_before)
     ctx.completed_task = task["taskId"]
     rows = await csv_rows(task["csvDownloadUrl"])  # not timed
     how = f"POST -> task completed incl. CSV in {seconds:.1f} s; CSV rows: {rows}"
     out(f"async_{name}", f"{n / seconds:,.0f} cards/s", how + ("" if rows == n else " MISMATCH"))
     ratio = n / seconds / raw
     out(f"async_{name}/raw_insert_{name}", f"{ratio:.2f}", target(ratio, ">=", 0.7))
+    how = f"worker utime+stime from /proc over the {name} batch / cards"
+    await cpu_figure(ctx, "worker_cpu_per_card", worker_cpu, n, how)
 
 
 async def fig_inline(ctx: Ctx) -> None:
     """2. An inline batch of 50 vs a raw insert of 50 plus a no-op authenticated GET."""
     n, body = ctx.args.requests, {"initialValue": "5.00", "count": 50}
     say(f"{n} inline batches of 50, raw inserts of 50, no-op GETs (after 10 warm-ups each)")
-    inline_t = await timed(n, lambda: api(ctx.http, "POST", ctx.bulk, 201, json=body))
+    post = lambda: api(ctx.http, "POST", ctx.bulk, 201, json=body)  # noqa: E731
+    await timed(0, post)  # the warm-ups, outside the CPU count
+    cpu_before = cpu_seconds(ctx.api_proc.pid)
+    inline_t = await timed(n, post, warmup=0)
+    api_cpu = cpu_since(ctx.api_proc.pid, cpu_before)
     raw_t = (await raw_inserts(ctx.db, 50 * (n + 10), 50))[10:]
     noop_t = await timed(n, lambda: api(ctx.http, "GET", ctx.program_url, 200))
     p99 = statistics.quantiles(inline_t, n=100, method="inclusive")[98]
@@ -306,6 +394,8 @@ async def fig_inline(ctx: Ctx) -> None:
     out("noop_get", f"median {ms(noop_med)}", "authenticated GET /v2/giftcards/programs/{id}")
     ratio = inline_med / (raw_med + noop_med)
     out("inline_50/(raw_insert_50+noop_get)", f"{ratio:.2f}", target(ratio, "<=", 2))
+    how = f"API utime+stime from /proc over the {n} POSTs / {50 * n} cards"
+    await cpu_figure(ctx, "api_cpu_per_inline_card", api_cpu, 50 * n, how)
 
     def keyed():  # what a client that retries safely sends: Redis and MongoDB claim the key
         headers = {"Idempotency-Key": secrets.token_hex(16)}
@@ -495,7 +585,9 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
     say("starting the API")
     argv = [*devstack.api_argv(HOST, port), "--app-dir", str(ROOT)]
     healthy = lambda _: devstack.http_get_status(f"{base}/health") == 200  # noqa: E731
-    start_app("api", argv, {**env, "API_PORT": str(port)}, tmp, healthy, "GET /health == 200")
+    api_proc = start_app(
+        "api", argv, {**env, "API_PORT": str(port)}, tmp, healthy, "GET /health == 200"
+    )
     worker = start_worker(env, tmp)
     cli = [sys.executable, "-m", "app.cli", "merchant", "create", "Bench Stores"]
     created = subprocess.run(
@@ -511,7 +603,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
             body = {"name": "Bench", "currency": "USD"}
             program = await api(http, "POST", "/v2/giftcards/programs", 201, json=body)
             url = f"/v2/giftcards/programs/{program['id']}"
-            ctx = Ctx(args, env, tmp, http, mongo[env["MONGODB_DB"]], url, worker)
+            ctx = Ctx(args, env, tmp, http, mongo[env["MONGODB_DB"]], url, worker, api_proc)
             for key, figure, name in (
                 ("async", fig_async, f"async_{label(args.count_async)}"),
                 ("inline", fig_inline, "inline_50"),
