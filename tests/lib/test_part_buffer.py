@@ -1,5 +1,6 @@
 """PartBuffer: parts are exact or not written at all."""
 
+from app.domain.issuance import part_buffer
 from app.domain.issuance.csv_export import RowFormat
 from app.domain.issuance.generation import IssuedCard
 from app.domain.issuance.part_buffer import PartBuffer
@@ -44,3 +45,25 @@ def test_starting_mid_part_writes_nothing_for_that_part():
     parts = buffer(8)
     assert parts.add([card(2), card(3)]) == []
     assert [p for p, _ in parts.add([card(4), card(5), card(6), card(7)])] == [2]
+
+
+def test_a_half_filled_part_is_resumed_by_the_next_job_only_where_it_stopped():
+    parts = buffer(8)
+    parts.add([card(0), card(1)])
+    part_buffer.keep("batch-a", 0, parts)
+    assert part_buffer.resume("batch-a", 1, 2) is None  # a resumed run: its own CSV object
+    part_buffer.keep("batch-a", 0, parts)
+    assert part_buffer.resume("batch-a", 0, 3) is None  # the batch moved on meanwhile
+    part_buffer.keep("batch-a", 0, parts)
+    resumed = part_buffer.resume("batch-a", 0, 2)
+    assert resumed is parts
+    assert part_buffer.resume("batch-a", 0, 2) is None  # taken once
+    done = resumed.add([card(2), card(3)])
+    assert [r.split(",")[1] for r in rows(done[0][1])[1:]] == [f"{i:019d}" for i in range(4)]
+
+
+def test_a_buffer_with_no_part_under_way_is_not_kept():
+    parts = buffer(8)
+    parts.add([card(0), card(1), card(2), card(3)])  # part 1 complete: nothing filling
+    part_buffer.keep("batch-b", 0, parts)
+    assert part_buffer.resume("batch-b", 0, 4) is None

@@ -14,7 +14,7 @@ job, so no job comes near its timeout and arq's lock (the recovery delay) stays 
 import logging
 import time
 
-from app.domain.issuance import completion_callback, csv_export, failure
+from app.domain.issuance import completion_callback, csv_export, failure, part_buffer
 from app.domain.issuance.generation import CardFactory, insert_range
 from app.domain.issuance.part_buffer import PartBuffer
 from app.lib import jobs, metrics
@@ -38,8 +38,10 @@ async def advance(
     bind_ids(task_id=issuance.task_id)
     await res.db.issuances.mark_running(str(issuance.id))
     started = time.monotonic()
-    rows = csv_export.RowFormat.for_issuance(issuance)
-    parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, rows)
+    parts = part_buffer.resume(str(issuance.id), issuance.resumes, issuance.issued_count)
+    if parts is None:
+        rows = csv_export.RowFormat.for_issuance(issuance)
+        parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, rows)
     while True:
         await res.db.issuances.beat(str(issuance.id))
         if issuance.issued_count < issuance.requested_count:
@@ -54,6 +56,7 @@ async def advance(
             return
         elapsed = time.monotonic() - started
         if elapsed >= slice_seconds and (not parts.filling or elapsed >= stretch_seconds):
+            part_buffer.keep(str(issuance.id), issuance.resumes, parts)
             await _hand_off(res, issuance, job_id)
             return
 

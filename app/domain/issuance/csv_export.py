@@ -72,8 +72,9 @@ class RowFormat:
         return row
 
     def issued_row(self, card: IssuedCard) -> list[str]:
-        recipient = self.recipients[card.seq] if self.with_recipients else None
-        return self.row(card.id, card.number, recipient)
+        if not self.with_recipients:  # the common case, once per card: no further call
+            return [card.id, card.number, card.number[-4:], *self.shared]
+        return self.row(card.id, card.number, self.recipients[card.seq])
 
 
 async def export_cards(

@@ -4,8 +4,14 @@ A job that itself inserts every card of a part's seq range holds exactly the row
 must contain, and uploads it on the spot. Any gap (cards written by an earlier, crashed run;
 a part split between two jobs) drops the buffer: that part is read back from the database in
 the export phase instead. Either way the part is the same bytes.
+
+A job that hands off with a part half filled leaves the buffer to the worker process
+(`keep`); if the next job of that batch runs in the same process and the batch has not moved
+since (`resume`: its issued count is where the buffer stopped), it goes on filling it instead
+of reading the part's first cards back. The buffer's own gap check still guards every card.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from app.domain.issuance.csv_export import RowFormat, encode_rows
@@ -62,3 +68,24 @@ class PartBuffer:
         body = b"".join([*self.chunks, encode_rows(rows)])
         self.chunks = []
         return body
+
+
+KEPT_BUFFERS = 4  # half-filled parts a worker process holds between jobs (~8 MB each at most)
+_kept: OrderedDict[tuple[str, int], PartBuffer] = OrderedDict()  # (issuance id, resumes) → it
+
+
+def keep(issuance_id: str, resumes: int, parts: PartBuffer) -> None:
+    """Leaves a half-filled part to the next job of the batch, if it runs in this process."""
+    if not parts.filling:
+        return
+    _kept[(issuance_id, resumes)] = parts
+    while len(_kept) > KEPT_BUFFERS:
+        _kept.popitem(last=False)
+
+
+def resume(issuance_id: str, resumes: int, issued_count: int) -> PartBuffer | None:
+    """The buffer a previous job of this run kept, if it stopped exactly at `issued_count`."""
+    parts = _kept.pop((issuance_id, resumes), None)
+    if parts is None or not parts.filling or parts.next_seq != issued_count:
+        return None
+    return parts

@@ -8,6 +8,7 @@ queries are in `card_fulfillment.py`.
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -83,7 +84,9 @@ class CardRepository(CardFulfillmentQueries):
         notification: dict[str, Any] | None,
         personalization: dict[str, Any] | None,
         fulfillment: dict[str, Any] | None,
+        created_at: datetime,
     ) -> dict[str, Any]:
+        """One card as stored; `created_at` is the time its build batch started."""
         return {
             "_id": card_id,
             **shared,
@@ -95,7 +98,7 @@ class CardRepository(CardFulfillmentQueries):
             "notification": notification,
             "personalization": personalization,
             "fulfillment": fulfillment,
-            "created_at": utcnow(),
+            "created_at": created_at,
         }
 
     @staticmethod
