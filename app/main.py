@@ -1,5 +1,6 @@
 """The Litestar application: `uvicorn app.main:create_app --factory`."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,10 +47,20 @@ from app.storage.resources import Resources
 RAW_BODIES = {(FULFILLMENT_EVENTS, "post"): PrinterEvent}
 
 
+def _check_start_settings(settings: Settings) -> None:
+    """A misspelt PRINTER_SHIPPING_METHODS stops the start: one JSON log line that names it
+    and exit code 1 (a traceback on stderr would be the only non-JSON output we write)."""
+    try:
+        accepted_methods(settings)
+    except ValueError as exc:
+        logging.getLogger(__name__).critical("cannot start: %s", exc)
+        raise SystemExit(1) from None
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    accepted_methods(settings)  # a misspelt PRINTER_SHIPPING_METHODS stops the start, loudly
+    _check_start_settings(settings)
     auth = jwt_auth(settings)
 
     @asynccontextmanager

@@ -1,6 +1,8 @@
 """Shipping methods by printer provider: Marqeta's methods beside ours; `file` takes every one,
 `http` the ones PRINTER_SHIPPING_METHODS names; any other is a 422 at the field."""
 
+import json
+
 import pytest
 
 from tests.fixtures.printer import shipping_config
@@ -69,4 +71,5 @@ async def test_a_misspelt_method_setting_stops_the_api(start_api):
     finally:
         if api.alive():
             api.stop()
-    assert "USPS_REGULR" in api.log_text()
+    lines = [json.loads(line) for line in api.log_text().splitlines()]  # JSON, no traceback
+    assert any("USPS_REGULR" in line["message"] for line in lines)
