@@ -52,6 +52,21 @@ class RequestValidationError(Exception):
         self.errors = errors
 
 
+def error_item(
+    loc: list[str | int],
+    msg: str,
+    *,
+    type_: str = "value_error",
+    input_: Any = None,
+    ctx: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One entry of a 422's `detail` list."""
+    error: dict[str, Any] = {"loc": loc, "msg": msg, "type": type_, "input": input_}
+    if ctx:
+        error["ctx"] = ctx
+    return error
+
+
 def validation_error(
     loc: list[str | int],
     msg: str,
@@ -60,7 +75,4 @@ def validation_error(
     input_: Any = None,
     ctx: dict[str, Any] | None = None,
 ) -> RequestValidationError:
-    error: dict[str, Any] = {"loc": loc, "msg": msg, "type": type_, "input": input_}
-    if ctx:
-        error["ctx"] = ctx
-    return RequestValidationError([error])
+    return RequestValidationError([error_item(loc, msg, type_=type_, input_=input_, ctx=ctx)])

@@ -13,7 +13,7 @@ import sys
 import uuid
 
 from scripts.devstack import ROOT
-from tests.fixtures.printer import printer, shipping_config  # noqa: F401 - fixture
+from tests.fixtures.printer import printer  # noqa: F401 - fixture
 from tests.fixtures.waiting import wait_until
 
 HOLD_SECONDS = 3  # WEBHOOK_HOLD_SECONDS: then the cron sends a held row
@@ -71,16 +71,8 @@ async def _submitted_order(deployment, new_tenant, receiver, path: str):
     d.worker()
     tenant = await new_tenant(f"Crash {path}", base_url=api.base_url)
     program = await tenant.create_program(name="Crash", callbackUrl=receiver.at(path))
-    created = await tenant.http.post("/v2/giftcards/shipping-configs", json=shipping_config())
-    assert created.status_code == 201, created.text
-    config_id = created.json()["id"]
-    body = {"initialValue": "5.00", "count": 4, "isPhysical": True, "shippingConfigId": config_id}
-    issued = await tenant.bulk(program["id"], body)
-    assert issued.status_code == 201, issued.text
-    card_ids = sorted(card["id"] for card in issued.json()["cards"])
-    fulfilled = await tenant.http.post(f"/v2/giftcards/shipping-configs/{config_id}/fulfill")
-    assert fulfilled.status_code == 202, fulfilled.text
-    order_id = fulfilled.json()["fulfillmentOrderId"]
+    order = await tenant.physical_order(program["id"], 4)
+    order_id, card_ids = order.order_id, order.card_ids
     events = await receiver.wait_for(path, count=3)
     assert {e.json()["id"] for e in events} >= {f"{order_id}-2-order"}
     return api, tenant, program, order_id, card_ids

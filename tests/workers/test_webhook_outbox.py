@@ -2,7 +2,6 @@
 MongoDB with backoff for a span, so an endpoint that is down for long, or a Redis that
 restarts empty, loses no event; a 410 ends the deliveries to that endpoint."""
 
-from tests.fixtures.printer import shipping_config
 from tests.fixtures.waiting import wait_until
 
 # a schedule in fractions of a second instead of 30 s doubling to 6 h for 3 days
@@ -92,16 +91,8 @@ async def test_redis_restarted_empty_between_the_change_and_the_delivery(
     program = await tenant.create_program(
         name="Redis restart", callbackUrl=webhook_receiver.at(path)
     )
-    created = await tenant.http.post("/v2/giftcards/shipping-configs", json=shipping_config())
-    assert created.status_code == 201, created.text
-    config_id = created.json()["id"]
-    body = {"initialValue": "5.00", "count": 5, "isPhysical": True, "shippingConfigId": config_id}
-    issued = await tenant.bulk(program["id"], body)
-    assert issued.status_code == 201, issued.text
-    card_ids = sorted(card["id"] for card in issued.json()["cards"])
-    fulfilled = await tenant.http.post(f"/v2/giftcards/shipping-configs/{config_id}/fulfill")
-    assert fulfilled.status_code == 202, fulfilled.text
-    order_id = fulfilled.json()["fulfillmentOrderId"]
+    order = await tenant.physical_order(program["id"], 5)
+    order_id, card_ids = order.order_id, order.card_ids
     assert len(await _deliveries(tenant, state="pending")) == 2  # stored, not yet sent
 
     private_redis.stop()

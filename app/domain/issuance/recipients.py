@@ -3,7 +3,7 @@
 from typing import Any
 
 from app.domain.issuance.schemas import BulkIssueGiftCardRequest
-from app.lib.errors import RequestValidationError
+from app.lib.errors import RequestValidationError, error_item
 from app.lib.phones import to_e164
 from app.storage.models import Program, Recipient
 
@@ -21,17 +21,10 @@ def recipients_of(program: Program, request: BulkIssueGiftCardRequest) -> list[R
         if raw is not None:
             recipient.customer_phone = to_e164(raw, program.phone_region)
             if recipient.customer_phone is None:
-                errors.append(_bad_phone(i, raw, program.phone_region))
+                loc: list[str | int] = ["body", "recipients", i, "customerPhone"]
+                msg = f"not a valid phone number (read in region {program.phone_region})"
+                errors.append(error_item(loc, msg, input_=raw))
         recipients.append(recipient)
     if errors:
         raise RequestValidationError(errors)
     return recipients
-
-
-def _bad_phone(index: int, raw: str, region: str) -> dict[str, Any]:
-    return {
-        "loc": ["body", "recipients", index, "customerPhone"],
-        "msg": f"not a valid phone number (read in region {region})",
-        "type": "value_error",
-        "input": raw,
-    }
