@@ -67,6 +67,30 @@ async def advance_issuance(ctx: JobContext, issuance_id: str) -> None:
         raise _retry_later(ctx, exc) from exc
 
 
+async def help_issuance(ctx: JobContext, issuance_id: str, lane: str, step: int) -> None:
+    """A helper lane of a batch spread over several workers. Its failures are retried; after
+    its tries it simply ends: its lease lapses and the main chain takes its part over."""
+    bind_ids(issuance_id=issuance_id)
+    res = _res(ctx)
+    timeout = res.settings.job_timeout_seconds
+
+    async def run() -> None:
+        async with asyncio.timeout(timeout * 0.8):
+            await batch.help(res, issuance_id, lane, step, timeout * 0.4, timeout * 0.6)
+
+    async def record(reason: str, final: bool) -> None:
+        await batch.note_error(res, issuance_id, reason)
+
+    await _retrying(
+        ctx,
+        f"helper {lane} of bulk issuance {issuance_id}",
+        res.settings.job_max_tries,
+        run,
+        record,
+        error_text=describe,
+    )
+
+
 async def export_failed_issuance(ctx: JobContext, issuance_id: str) -> None:
     """A step of the CSV of a failed batch's cards; after its tries the sweeper re-queues it."""
     bind_ids(issuance_id=issuance_id)

@@ -58,6 +58,7 @@ class WorkerSettings(WorkerSettingsBase):
     # timeout + 10 s, and that lock is how long a crashed worker's job waits to run again.
     functions = [
         func(jobs.advance_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
+        func(jobs.help_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
         func(jobs.export_failed_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
         func(jobs.switch_card_status, max_tries=_settings.job_max_tries, timeout=_timeout),
         # no kept result: the sweep queues the card's next try under the same job id

@@ -8,6 +8,7 @@ from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 
 ADVANCE_ISSUANCE = "advance_issuance"
+HELP_ISSUANCE = "help_issuance"  # a helper lane of a batch spread over several workers
 EXPORT_FAILED_ISSUANCE = "export_failed_issuance"
 SEND_NOTIFICATION = "send_notification"
 DELIVER_CALLBACK = "deliver_callback"  # older versions' jobs, still run (into the outbox)
@@ -32,6 +33,24 @@ def advance_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
 
 async def enqueue_advance(redis: ArqRedis, issuance_id: str, job_id: str) -> None:
     await redis.enqueue_job(ADVANCE_ISSUANCE, issuance_id, _job_id=job_id)
+
+
+def helper_job_id(issuance_id: str, lane: str, step: int) -> str:
+    """Step `step` of helper lane `lane` (which names its run and recovery)."""
+    return f"help:{issuance_id}:{lane}:{step}"
+
+
+async def enqueue_helper(redis: ArqRedis, issuance_id: str, lane: str, step: int) -> None:
+    await redis.enqueue_job(
+        HELP_ISSUANCE, issuance_id, lane, step, _job_id=helper_job_id(issuance_id, lane, step)
+    )
+
+
+async def enqueue_advance_later(
+    redis: ArqRedis, issuance_id: str, job_id: str, seconds: float
+) -> None:
+    """The main chain's next step, once another lane's lease may have run out."""
+    await redis.enqueue_job(ADVANCE_ISSUANCE, issuance_id, _job_id=job_id, _defer_by=seconds)
 
 
 def resume_job_id(issuance_id: str, resumes: int) -> str:

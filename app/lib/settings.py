@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     idempotency_lock_seconds: int = 300
 
     batch_chunk_size: int = 5_000
+    # A queued batch of several CSV parts is spread over up to this many workers at once
+    # (its main chain and helpers), so one merchant's million cards leave workers to others.
+    batch_max_workers: int = Field(default=4, ge=1)
     # S3 refuses multipart parts under 5 MiB (but the last): a row is at least 82 bytes.
     csv_part_rows: int = Field(default=80_000, ge=64_000)
     # arq's lock on a running job is the longest job timeout + 10 s: that is the recovery

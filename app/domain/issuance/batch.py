@@ -1,27 +1,34 @@
-"""The queued path: a batch is a chain of short `advance` jobs, each running a few steps.
+"""The queued path: a batch is a chain of short `advance` jobs (its main lane), joined by
+helper lanes on other workers once it has more than one part (parts.py, lanes.py).
 
-A step is one chunk of cards (`issued_count` → `+ batch_chunk_size`), then one part of the
-multipart CSV, then completion. All state is in the issuance document, so any worker can run
-any step, and running a step twice is harmless: cards are unique on `(bulk_issuance_id, seq)`,
-a CSV part re-uploaded under its number replaces itself.
+A step is one chunk of cards of a part the lane leases; the step that ends a part uploads its
+CSV part; the lane that finds every part done completes the batch. All state is in the
+issuance document, so any worker can run any step, and running a step twice is harmless:
+cards are unique on `(bulk_issuance_id, seq)`, a CSV part re-uploaded under its number
+replaces itself with the same bytes.
 
-The task names the job that owns it (`current_job`). A job works only while it is the owner:
-arq retrying a crashed job (same id) resumes where the state says; a stale duplicate, or a job
-the sweeper replaced, does nothing. After a time slice the owner hands the task to a fresh
-job, so no job comes near its timeout and arq's lock (the recovery delay) stays short.
+The task names the main chain's current job (`current_job`). It works only while it is the
+owner: arq retrying a crashed job (same id) resumes where the state says; a stale duplicate,
+or a job the sweeper replaced, does nothing. After a time slice the owner hands the task to a
+fresh job, so no job comes near its timeout and arq's lock (the recovery delay) stays short.
+When every open part is leased to a helper, the main chain waits (a deferred job) for the
+first lease that could lapse, so a helper that died is taken over without the sweeper.
+
+Helpers (`help`) are queued once part 1 is done, up to `batch_max_workers` lanes in all, once
+per recovery of the chain; they stop when nothing is left to lease.
 """
 
 import logging
 import time
 
-from app.domain.issuance import completion_callback, csv_export, failure, part_buffer
-from app.domain.issuance.generation import CardFactory, insert_range
-from app.domain.issuance.part_buffer import PartBuffer
-from app.lib import jobs, metrics
+from app.domain.issuance import completion_callback, csv_export, failure, parts
+from app.domain.issuance.lanes import Lane
+from app.lib import jobs
 from app.lib.logging import bind_ids
+from app.lib.types import now_ms
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
-from app.storage.states import FINISHED_TASK, EventType, IssuanceMode
+from app.storage.states import FINISHED_TASK, EventType, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -37,27 +44,62 @@ async def advance(
         return
     bind_ids(task_id=issuance.task_id)
     await res.db.issuances.mark_running(str(issuance.id))
+    issuance = await _owned(res, issuance_id, job_id)  # running now: parts can be leased
+    if issuance is None:
+        return
+    lane = Lane(res, issuance, parts.MAIN_LANE, issuance.resumes)
     started = time.monotonic()
-    parts = part_buffer.resume(str(issuance.id), issuance.resumes, issuance.issued_count)
-    if parts is None:
-        rows = csv_export.RowFormat.for_issuance(issuance)
-        parts = PartBuffer(res.settings.csv_part_rows, issuance.requested_count, rows)
     while True:
-        await res.db.issuances.beat(str(issuance.id))
-        if issuance.issued_count < issuance.requested_count:
-            await _issue_chunk(res, issuance, parts)
-        elif len(issuance.csv_parts) < csv_export.part_count(issuance, res.settings.csv_part_rows):
-            await _export_part(res, issuance)
-        else:
-            await _complete(res, issuance)
-            return
+        await res.db.issuances.beat(issuance_id)
+        stepped = await lane.step(issuance)
+        if stepped is not None:
+            await _queue_helpers(res, stepped)
         issuance = await _owned(res, issuance_id, job_id)
         if issuance is None:
             return
+        if parts.all_done(issuance, res.settings.csv_part_rows):
+            await _complete(res, issuance)
+            return
+        if stepped is None:  # every open part is another lane's: wait for them
+            await _hand_off(res, issuance, job_id, wait=True)
+            return
         elapsed = time.monotonic() - started
-        if elapsed >= slice_seconds and (not parts.filling or elapsed >= stretch_seconds):
-            part_buffer.keep(str(issuance.id), issuance.resumes, parts)
+        if elapsed >= slice_seconds and (not lane.filling() or elapsed >= stretch_seconds):
+            lane.keep()
             await _hand_off(res, issuance, job_id)
+            return
+
+
+async def help(
+    res: Resources,
+    issuance_id: str,
+    lane_name: str,
+    step: int,
+    slice_seconds: float,
+    stretch_seconds: float,
+) -> None:
+    """A helper lane's job: steps for `slice_seconds`, then its next job; ends when there is
+    nothing left to lease (or the batch stopped, or was resumed into a new run since)."""
+    issuance = await res.db.issuances.get(issuance_id)
+    run = parts.helper_run(lane_name)
+    if issuance is None or issuance.status != TaskStatus.RUNNING or issuance.resumes != run:
+        return
+    bind_ids(task_id=issuance.task_id)
+    lane = Lane(res, issuance, lane_name, run)
+    started = time.monotonic()
+    while True:
+        await res.db.issuances.beat(issuance_id)
+        stepped = await lane.step(issuance)
+        if stepped is None or parts.all_done(stepped, res.settings.csv_part_rows):
+            current = stepped or await res.db.issuances.get(issuance_id)
+            if current is not None and parts.all_done(current, res.settings.csv_part_rows):
+                await _complete(res, current)
+            return
+        issuance = stepped
+        elapsed = time.monotonic() - started
+        if elapsed >= slice_seconds and (not lane.filling() or elapsed >= stretch_seconds):
+            lane.keep()
+            await jobs.enqueue_helper(res.redis, issuance_id, lane_name, step + 1)
             return
 
 
@@ -68,66 +110,31 @@ async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance 
     return issuance
 
 
-async def _issue_chunk(res: Resources, issuance: BulkIssuance, parts: PartBuffer) -> None:
-    start = issuance.issued_count
-    end = min(start + res.settings.batch_chunk_size, issuance.requested_count)
-    factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
-    inserted = await insert_range(res.db.cards, factory, start, end)
-    metrics.CARDS_ISSUED.labels("queued").inc(len(inserted))
-    inserted.sort(key=lambda card: card.seq)
-    await res.db.issuances.raise_issued(str(issuance.id), end)
-    for part, body in parts.add(inserted):  # if this upload fails, the export phase redoes it
-        await _upload_part(res, issuance, part, body)
-    log.info("bulk issuance %s: cards %d-%d done (%d new)", issuance.id, start, end, len(inserted))
-    if issuance.mode == IssuanceMode.RECIPIENTS:
-        await _queue_notifications(res, issuance, start, end)
-
-
-async def _queue_notifications(
-    res: Resources, issuance: BulkIssuance, start: int, end: int
-) -> None:
-    """Queues the range's pending notifications, cards of an earlier crashed run included; the
-    notify job id and the card's notification state keep a card from being sent twice. The
-    batch is reopened for the sweep (a resumed batch may have been closed meanwhile)."""
-    card_ids = await res.db.cards.open_notifications(
-        issuance.program_id, str(issuance.id), seqs=(start, end)
-    )
-    if card_ids and not issuance.notifications_open:
-        await res.db.issuances.reopen_notifications(str(issuance.id))
-    await jobs.enqueue_notifications(res.redis, card_ids)
-
-
-async def _upload_part(res: Resources, issuance: BulkIssuance, part: int, body: bytes) -> None:
-    """A part completed while issuing: upload it now and record its ETag."""
-    if issuance.csv_upload_id is None:
-        issuance.csv_upload_id = await csv_export.claim_upload(
-            res.store, res.db.issuances, issuance
-        )
-    key = csv_export.csv_key(issuance)
-    etag = await res.store.upload_part(key, issuance.csv_upload_id, part, body)
-    await res.db.issuances.record_csv_part(str(issuance.id), part, etag)
-    issuance.csv_parts[str(part)] = etag
-    log.debug("issuance %s: CSV part %d written while issuing", issuance.id, part)
-
-
-async def _export_part(res: Resources, issuance: BulkIssuance) -> None:
-    """A part not written while issuing: read its cards back from the database."""
-    if issuance.csv_upload_id is None:
-        issuance.csv_upload_id = await csv_export.claim_upload(
-            res.store, res.db.issuances, issuance
-        )
-    rows_per_part = res.settings.csv_part_rows
-    total = csv_export.part_count(issuance, rows_per_part)
-    part = next(n for n in range(1, total + 1) if str(n) not in issuance.csv_parts)
-    etag = await csv_export.export_part(
-        res.store, res.vault, res.db.cards, issuance, issuance.csv_upload_id, part, rows_per_part
-    )
-    await res.db.issuances.record_csv_part(str(issuance.id), part, etag)
+async def _queue_helpers(res: Resources, issuance: BulkIssuance) -> None:
+    """Once part 1 is done, the batch's other lanes join: once per recovery of the chain."""
+    rows = res.settings.csv_part_rows
+    lanes = min(res.settings.batch_max_workers, parts.count(issuance.requested_count, rows))
+    if (
+        lanes < 2
+        or "1" not in issuance.csv_parts
+        or issuance.helpers_queued == issuance.recoveries
+        or parts.all_done(issuance, rows)
+    ):
+        return
+    if not await res.db.issuances.queue_helpers(
+        str(issuance.id), issuance.helpers_queued, issuance.recoveries
+    ):
+        return
+    for n in range(1, lanes):
+        name = parts.helper_lane(n, issuance.resumes, issuance.recoveries)
+        await jobs.enqueue_helper(res.redis, str(issuance.id), name, 0)
+    log.info("bulk issuance %s: %d helper lane(s) queued", issuance.id, lanes - 1)
 
 
 async def _complete(res: Resources, issuance: BulkIssuance) -> None:
     key = csv_export.csv_key(issuance)
-    etags = {int(number): etag for number, etag in issuance.csv_parts.items()}
+    total = parts.count(issuance.requested_count, res.settings.csv_part_rows)
+    etags = {n: issuance.csv_parts[str(n)] for n in range(1, total + 1)}
     assert issuance.csv_upload_id is not None  # every part was recorded under one upload
     await csv_export.complete_upload(res.store, key, issuance.csv_upload_id, etags)
     # the callback's outbox row first, then the task's end (see completion_callback)
@@ -139,12 +146,21 @@ async def _complete(res: Resources, issuance: BulkIssuance) -> None:
         await completion_callback.release(res, callback)
 
 
-async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
-    """Names the next job as owner (only if we still own it), then queues it."""
+async def _hand_off(
+    res: Resources, issuance: BulkIssuance, job_id: str, wait: bool = False
+) -> None:
+    """Names the next job as owner (only if we still own it), then queues it; `wait`: to run
+    once the first lease another lane holds could have lapsed."""
     step = issuance.step + 1
     next_job = jobs.advance_job_id(str(issuance.id), step)
-    if await res.db.issuances.hand_off(str(issuance.id), job_id, step, next_job):
+    if not await res.db.issuances.hand_off(str(issuance.id), job_id, step, next_job):
+        return
+    if not wait:
         await jobs.enqueue_advance(res.redis, str(issuance.id), next_job)
+        return
+    lapse = parts.next_lease_end(issuance) or now_ms()
+    seconds = min(max((lapse - now_ms()) / 1000 + 0.5, 1.0), res.settings.job_timeout_seconds)
+    await jobs.enqueue_advance_later(res.redis, str(issuance.id), next_job, seconds)
 
 
 async def fail(res: Resources, issuance_id: str, reason: str) -> None:

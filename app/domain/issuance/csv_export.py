@@ -89,10 +89,6 @@ async def export_cards(
     return key
 
 
-def part_count(issuance: BulkIssuance, rows_per_part: int) -> int:
-    return max(1, -(-issuance.requested_count // rows_per_part))
-
-
 async def export_part(
     store: ObjectStore,
     vault: CardVault,
@@ -105,7 +101,7 @@ async def export_part(
     """Uploads part `part` (1-based) of the multipart CSV: the cards with seq in its range,
     in order, the header in part 1. Returns the part's ETag."""
     start, end = (part - 1) * rows_per_part, part * rows_per_part
-    return await export_range(store, vault, cards, issuance, upload_id, part, (start, end))
+    return await export_range(store, vault, cards, issuance, upload_id, part, [(start, end)])
 
 
 async def export_range(
@@ -115,19 +111,21 @@ async def export_range(
     issuance: BulkIssuance,
     upload_id: str,
     part: int,
-    seqs: tuple[int, int | None],
+    ranges: list[tuple[int, int | None]],
 ) -> str:
-    """Uploads as part `part` the cards with seq in [start, end) (no end: every card from
-    start on), in order, the header in part 1. Returns the part's ETag."""
-    start, end = seqs
+    """Uploads as part `part` the cards with seq in each [start, end) of `ranges` (no end:
+    every card from start on), in order, the header in part 1. Returns the part's ETag."""
     rows = RowFormat.for_issuance(issuance)
     chunks = [encode_rows([rows.header()])] if part == 1 else []
     pending: list[list[str]] = []
-    async for card in cards.encrypted(issuance.program_id, str(issuance.id), start, end):
-        pending.append(rows.row(card.id, vault.decrypt(card.number_enc, card.id), card.recipient))
-        if len(pending) >= ROWS_PER_WRITE:
-            chunks.append(encode_rows(pending))
-            pending = []
+    for start, end in ranges:
+        found = cards.encrypted(issuance.program_id, str(issuance.id), start, end)
+        async for card in found:
+            number = vault.decrypt(card.number_enc, card.id)
+            pending.append(rows.row(card.id, number, card.recipient))
+            if len(pending) >= ROWS_PER_WRITE:
+                chunks.append(encode_rows(pending))
+                pending = []
     chunks.append(encode_rows(pending))
     body = b"".join(chunks)
     etag = await store.upload_part(csv_key(issuance), upload_id, part, body)

@@ -5,10 +5,12 @@ idempotent, ownership re-checked after each step, a hand-off after a time slice)
 It reuses what the batch uploaded. Every seq below the contiguous progress (`issued_count`,
 once failed) exists, so parts 1..k of the run's multipart upload (k = issued_count // rows per
 part) are complete ranges: those uploaded while issuing stay as they are, those whose upload
-failed are read back from the database, one part per step. One last part holds every card
-from k·rows on, the cards a cut-short chunk left past the progress included (only the last
-part may be short: S3 refuses small parts before it). Completing the upload makes the CSV; only
-then is its key recorded, so the task never offers a link to a CSV that does not exist.
+failed are read back from the database, one part per step. Past k, the parts other lanes
+finished (parts.py) are complete too. One last part holds every other card from k·rows on, the
+cards a cut-short chunk left past the progress included (only the last part may be short: S3
+refuses small parts before it); numbered after every part, it follows the finished ones.
+Completing the upload makes the CSV; only then is its key recorded, so the task never offers
+a link to a CSV that does not exist.
 
 A chain that breaks (S3 or MongoDB down past the job's tries) is queued again by the sweeper
 (`requeue_stale`), however long that takes; the task stays `failed` with its reason meanwhile.
@@ -19,7 +21,7 @@ writes a CSV of its own under a new key, so nothing this chain still does can to
 import logging
 import time
 
-from app.domain.issuance import csv_export
+from app.domain.issuance import csv_export, parts
 from app.lib import jobs
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
@@ -61,9 +63,35 @@ def _plan(issuance: BulkIssuance, rows: int) -> list[int]:
     """The CSV's part numbers: the complete ranges, then the rest (the header alone if the
     batch issued nothing)."""
     complete = issuance.issued_count // rows
+    total = parts.count(issuance.requested_count, rows)
+    finished = [n for n in range(complete + 1, total + 1) if _finished(issuance, n, rows)]
+    in_complete = sum(parts.part(issuance, n, rows).size for n in finished) + complete * rows
     found = issuance.requested_count - issuance.failed_count
-    rest = [complete + 1] if found > complete * rows or complete == 0 else []
-    return [*range(1, complete + 1), *rest]
+    rest = total + 1 if finished else complete + 1
+    tail = [rest] if found > in_complete or (complete == 0 and not finished) else []
+    return [*range(1, complete + 1), *finished, *tail]
+
+
+def _finished(issuance: BulkIssuance, number: int, rows: int) -> bool:
+    """Part `number` past the contiguous progress was done while issuing: all its cards and
+    its CSV part (not the rest part this chain wrote, which can carry the number of a part
+    that was still open: that one's progress is short of its size)."""
+    size = parts.part(issuance, number, rows).size
+    return issuance.part_issued.get(str(number), 0) >= size and str(number) in issuance.csv_parts
+
+
+def _rest_ranges(issuance: BulkIssuance, rows: int) -> list[tuple[int, int | None]]:
+    """The seq ranges of the rest part: from k·rows on, less the parts done while issuing."""
+    complete = issuance.issued_count // rows
+    total = parts.count(issuance.requested_count, rows)
+    finished = [n for n in range(complete + 1, total + 1) if _finished(issuance, n, rows)]
+    if not finished:
+        return [(complete * rows, None)]
+    return [
+        (part.start, part.end)
+        for part in (parts.part(issuance, n, rows) for n in range(complete + 1, total + 1))
+        if part.number not in finished
+    ]
 
 
 def _next_part(issuance: BulkIssuance, rows: int) -> int | None:
@@ -76,10 +104,13 @@ async def _export(res: Resources, issuance: BulkIssuance, part: int, job_id: str
             res.store, res.db.issuances, issuance
         )
     rows = res.settings.csv_part_rows
-    complete = part <= issuance.issued_count // rows
-    seqs = ((part - 1) * rows, part * rows if complete else None)
+    plan = _plan(issuance, rows)
+    if part == plan[-1] and part > issuance.issued_count // rows:  # the rest
+        ranges = _rest_ranges(issuance, rows)
+    else:
+        ranges = [((part - 1) * rows, part * rows)]
     etag = await csv_export.export_range(
-        res.store, res.vault, res.db.cards, issuance, issuance.csv_upload_id, part, seqs
+        res.store, res.vault, res.db.cards, issuance, issuance.csv_upload_id, part, ranges
     )
     await res.db.issuances.record_failed_csv_part(str(issuance.id), job_id, part, etag)
 

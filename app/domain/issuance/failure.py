@@ -2,13 +2,15 @@
 CSV of exactly those cards is written next (failed_export.py), so none is stranded unread.
 
 The count reads the seq index: every seq below `issued_count` exists (a chunk raises it only
-once all its cards are in), and a chunk cut short may have left some cards past it, in any
-order. So `issued_count + (cards from there on)` is the honest count, read in one short range
-query (`count_documents` is wrong on nx-27017, and slow everywhere on big batches).
+once all its cards are in). Past it, a done part (parts.py) has all its cards, and an open part
+has its recorded progress plus whatever a chunk cut short left, in any order: those ranges
+are read from the index, a few short range queries whatever the batch's size
+(`count_documents` is wrong on nx-27017, and slow everywhere on big batches).
 """
 
 import logging
 
+from app.domain.issuance import parts
 from app.lib import jobs
 from app.storage.models import BulkIssuance
 from app.storage.repositories import CardsFound
@@ -42,14 +44,24 @@ async def record(res: Resources, issuance_id: str, reason: str) -> BulkIssuance 
 
 
 async def _count_cards(res: Resources, issuance: BulkIssuance) -> CardsFound:
+    rows = res.settings.csv_part_rows
     start = issuance.issued_count
-    past = await res.db.cards.seqs_from(issuance.program_id, str(issuance.id), start)
-    contiguous = start
-    for seq in past:  # ascending: the run goes on while there is no gap
-        if seq != contiguous:
-            break
-        contiguous += 1
-    return CardsFound(contiguous=contiguous, found=start + len(past))
+    found = contiguous = start
+    for number in range(1, parts.count(issuance.requested_count, rows) + 1):
+        part = parts.part(issuance, number, rows)
+        if part.end <= start:
+            continue
+        made = max(parts.progress(issuance, part), start - part.start)  # known to exist
+        low = part.start + made
+        past = await res.db.cards.seqs_between(issuance.program_id, str(issuance.id), low, part.end)
+        found += low - max(part.start, start) + len(past)
+        if contiguous >= part.start:  # the run goes on while there is no gap
+            contiguous = max(contiguous, low)
+            for seq in past:  # ascending
+                if seq != contiguous:
+                    break
+                contiguous += 1
+    return CardsFound(contiguous=contiguous, found=found)
 
 
 async def _queue_export(res: Resources, issuance_id: str, job_id: str) -> None:

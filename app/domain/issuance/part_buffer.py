@@ -9,6 +9,7 @@ A job that hands off with a part half filled leaves the buffer to the worker pro
 (`keep`); if the next job of that batch runs in the same process and the batch has not moved
 since (`resume`: its issued count is where the buffer stopped), it goes on filling it instead
 of reading the part's first cards back. The buffer's own gap check still guards every card.
+With a batch spread over several workers, each lane (lanes.py) has its own buffer.
 """
 
 from collections import OrderedDict
@@ -71,21 +72,23 @@ class PartBuffer:
 
 
 KEPT_BUFFERS = 4  # half-filled parts a worker process holds between jobs (~8 MB each at most)
-_kept: OrderedDict[tuple[str, int], PartBuffer] = OrderedDict()  # (issuance id, resumes) → it
+# (issuance id, resumes, lane) → its buffer
+_kept: OrderedDict[tuple[str, int, str], PartBuffer] = OrderedDict()
 
 
-def keep(issuance_id: str, resumes: int, parts: PartBuffer) -> None:
-    """Leaves a half-filled part to the next job of the batch, if it runs in this process."""
+def keep(issuance_id: str, resumes: int, parts: PartBuffer, lane: str = "main") -> None:
+    """Leaves a half-filled part to the lane's next job, if it runs in this process."""
     if not parts.filling:
         return
-    _kept[(issuance_id, resumes)] = parts
+    _kept[(issuance_id, resumes, lane)] = parts
     while len(_kept) > KEPT_BUFFERS:
         _kept.popitem(last=False)
 
 
-def resume(issuance_id: str, resumes: int, issued_count: int) -> PartBuffer | None:
-    """The buffer a previous job of this run kept, if it stopped exactly at `issued_count`."""
-    parts = _kept.pop((issuance_id, resumes), None)
-    if parts is None or not parts.filling or parts.next_seq != issued_count:
+def resume(issuance_id: str, resumes: int, next_seq: int, lane: str = "main") -> PartBuffer | None:
+    """The buffer the lane's previous job of this run kept, if it stopped exactly at
+    `next_seq` (the lane goes on from there)."""
+    parts = _kept.pop((issuance_id, resumes, lane), None)
+    if parts is None or not parts.filling or parts.next_seq != next_seq:
         return None
     return parts

@@ -15,7 +15,13 @@ from app.storage.models.fulfillment import (
     Submission,
     WebhookState,
 )
-from app.storage.models.issuance import BulkIssuance, CallbackState, IssuanceToken, RequestKey
+from app.storage.models.issuance import (
+    BulkIssuance,
+    CallbackState,
+    IssuanceToken,
+    PartClaim,
+    RequestKey,
+)
 from app.storage.models.merchant import Merchant
 from app.storage.models.parts import Address, Personalization, Recipient, RecipientName, Shipping
 from app.storage.models.program import Program
@@ -45,6 +51,7 @@ __all__ = [
     "ApiKey",
     "BulkIssuance",
     "CallbackState",
+    "PartClaim",
     "Card",
     "CardFulfillment",
     "CardNotification",

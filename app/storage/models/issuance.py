@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from beanie import Document
+from pydantic import BaseModel
 from pymongo import ASCENDING, IndexModel
 
 from app.lib.expiration import ExpirationOffset
@@ -23,6 +24,13 @@ class CallbackState(CamelEmbedded):
     last_error: str | None = None
     delivered_at: str | None = None
     url: str | None = None
+
+
+class PartClaim(BaseModel):
+    """A lane's lease on an open part of a queued batch (issuance/parts.py)."""
+
+    holder: str
+    until_ms: int
 
 
 class BulkIssuance(Document):
@@ -64,6 +72,11 @@ class BulkIssuance(Document):
     csv_key: str | None = None
     csv_upload_id: str | None = None
     csv_parts: dict[str, str] = {}  # part number -> ETag of the multipart CSV upload
+    # the parts several workers share (issuance/parts.py): who holds an open part, how far
+    # each open part got, and at which recovery the helper lanes were last queued
+    part_claims: dict[str, PartClaim] = {}
+    part_issued: dict[str, int] = {}
+    helpers_queued: int = -1
     error: str | None = None
     step: int = 0
     queue: str = "arq:queue"  # the arq queue of the deployment that accepted it

@@ -142,10 +142,13 @@ class CardRepository(CardFulfillmentQueries):
         )
         return {doc["seq"] async for doc in cursor}
 
-    async def seqs_from(self, program_id: str, issuance_id: str, start: int) -> list[int]:
-        """The seqs from `start` on that exist, ascending, read from the batch's unique index."""
+    async def seqs_between(
+        self, program_id: str, issuance_id: str, start: int, end: int
+    ) -> list[int]:
+        """The seqs in [start, end) that exist, ascending, read from the batch's unique index."""
+        seqs = {"$gte": start, "$lt": end}
         cursor = self.collection.find(
-            {"program_id": program_id, "bulk_issuance_id": issuance_id, "seq": {"$gte": start}},
+            {"program_id": program_id, "bulk_issuance_id": issuance_id, "seq": seqs},
             {"seq": 1},
         ).sort("seq", 1)
         return [doc["seq"] async for doc in cursor]

@@ -11,6 +11,7 @@ from app.lib.types import now_ms, utcnow
 from app.storage.models import BulkIssuance, CallbackState
 from app.storage.repositories import job_chains
 from app.storage.repositories.issuance_fulfillment import IssuanceFulfillmentQueries
+from app.storage.repositories.issuance_parts import IssuancePartQueries, run_filter
 from app.storage.repositories.job_chains import StaleTask
 from app.storage.repositories.paging import newest_first_page
 from app.storage.states import (
@@ -33,11 +34,6 @@ def _exporting(issuance_id: str, job: str) -> dict[str, Any]:
     }
 
 
-def _run(resumes: int) -> Any:
-    """Matches the run `resumes` of a batch (batches from before resumes existed: run 0)."""
-    return resumes if resumes else {"$in": [0, None]}
-
-
 @dataclass(frozen=True)
 class CardsFound:
     """A failing batch's cards, read through the seq index: every seq below `issued_count`
@@ -56,7 +52,7 @@ class OpenRecipientBatch:
     round: int  # notifications_round when read
 
 
-class IssuanceRepository(IssuanceFulfillmentQueries):
+class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
     @property
     def collection(self) -> AsyncCollection[dict[str, Any]]:
         return BulkIssuance.get_pymongo_collection()
@@ -144,7 +140,7 @@ class IssuanceRepository(IssuanceFulfillmentQueries):
         """Names `upload_id` as the issuance's CSV upload unless another run named one first
         (or the batch was resumed since: `key` is then an earlier run's)."""
         claimed = await self.collection.find_one_and_update(
-            {"_id": ObjectId(issuance_id), "csv_upload_id": None, "resumes": _run(resumes)},
+            {"_id": ObjectId(issuance_id), "csv_upload_id": None, "resumes": run_filter(resumes)},
             {"$set": {"csv_upload_id": upload_id, "csv_key": key}},
         )
         return claimed is not None
@@ -248,7 +244,7 @@ class IssuanceRepository(IssuanceFulfillmentQueries):
         of its own (a fresh upload, under the key of the next `resumes`), recoveries from 0.
         Only once per failure: False when another request resumed it first."""
         resumed = await self.collection.update_one(
-            {"_id": seen.id, "status": TaskStatus.FAILED, "resumes": _run(seen.resumes)},
+            {"_id": seen.id, "status": TaskStatus.FAILED, "resumes": run_filter(seen.resumes)},
             {
                 "$set": {
                     "status": TaskStatus.RUNNING,
@@ -260,6 +256,8 @@ class IssuanceRepository(IssuanceFulfillmentQueries):
                     "csv_key": None,
                     "csv_upload_id": None,
                     "csv_parts": {},
+                    "part_claims": {},
+                    "helpers_queued": -1,
                     "current_job": job,
                     "recoveries": 0,
                     "heartbeat_ms": now_ms(),

@@ -1,0 +1,51 @@
+"""One batch spread over several workers (issuance/parts.py): workers die (SIGKILL) in any
+part while three of them share it, and the batch still ends with exactly N cards and one
+N-row CSV."""
+
+import json
+
+from tests.fixtures.waiting import wait_until
+from tests.workers.batch_checks import assert_exact_batch
+
+ROWS = 64_000  # the smallest CSV part S3 takes (5 MiB): three parts, the last one short
+LANES = {
+    "JOB_TIMEOUT_SECONDS": "5",  # arq's lock after a crash: 15 s; a part's lease: 5 s
+    "BATCH_CHUNK_SIZE": "2000",
+    "JOB_RETRY_MAX_DELAY_SECONDS": "2",
+    "CSV_PART_ROWS": str(ROWS),
+    "BATCH_MAX_WORKERS": "3",
+}
+
+
+def _lanes_of(worker) -> set[str]:
+    """The lanes this worker ran steps of (its log lines say which)."""
+    messages = [json.loads(line)["message"] for line in worker.log_text().splitlines()]
+    return {m.rsplit("lane ", 1)[1].rstrip(")") for m in messages if "new, lane " in m}
+
+
+async def test_sigkill_of_workers_sharing_one_batch_keeps_it_exact(deployment, new_tenant, db):
+    d = deployment(**LANES)
+    api = d.api()
+    workers = [d.worker() for _ in range(3)]
+    tenant = await new_tenant("Lanes", base_url=api.base_url)
+    program = await tenant.create_program(name="Lanes")
+    n = 2 * ROWS + 6_000
+    response = await tenant.bulk(program["id"], {"initialValue": 1, "count": n})
+    task_id = response.json()["taskId"]
+
+    def helping():  # a helper lane issues cards of part 2 or 3 beside the main chain
+        return [w for w in workers if any(lane.startswith("h") for lane in _lanes_of(w))]
+
+    await wait_until(helping, timeout=240, interval=0.05, message="a helper lane at work")
+    busy = [w for w in workers if _lanes_of(w)]  # every worker that ran a lane, killed
+    for worker in busy:
+        worker.kill()
+    task = (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
+    assert task["status"] == "running" and task["issuedCount"] < n, task
+    d.worker()  # the survivors and a fresh worker take the lanes over
+
+    task = await tenant.wait_task(task_id, timeout=240)
+    await assert_exact_batch(tenant, db, task)
+    issuance = db.bulk_issuances.find_one({"task_id": task_id})
+    assert sorted(issuance["csv_parts"]) == ["1", "2", "3"]
+    assert issuance["part_claims"] == {}
