@@ -80,6 +80,8 @@ async def help_issuance(ctx: JobContext, issuance_id: str, lane: str, step: int)
 
     async def record(reason: str, final: bool) -> None:
         await batch.note_error(res, issuance_id, reason)
+        if final:  # its part goes to another lane now, not once the lease lapses
+            await res.db.issuances.release_parts(issuance_id, lane)
 
     await _retrying(
         ctx,

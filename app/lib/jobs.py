@@ -40,9 +40,16 @@ def helper_job_id(issuance_id: str, lane: str, step: int) -> str:
     return f"help:{issuance_id}:{lane}:{step}"
 
 
-async def enqueue_helper(redis: ArqRedis, issuance_id: str, lane: str, step: int) -> None:
+async def enqueue_helper(
+    redis: ArqRedis, issuance_id: str, lane: str, step: int, defer_seconds: float = 0
+) -> None:
     await redis.enqueue_job(
-        HELP_ISSUANCE, issuance_id, lane, step, _job_id=helper_job_id(issuance_id, lane, step)
+        HELP_ISSUANCE,
+        issuance_id,
+        lane,
+        step,
+        _job_id=helper_job_id(issuance_id, lane, step),
+        _defer_by=defer_seconds or None,
     )
 
 

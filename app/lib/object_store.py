@@ -64,6 +64,17 @@ class ObjectStore:
         )
         return url
 
+    async def get_if_exists(self, key: str) -> bytes | None:
+        """The object's bytes, or None if there is no such object."""
+        try:
+            found = await asyncio.to_thread(self._client.get_object, Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        body: bytes = await asyncio.to_thread(found["Body"].read)
+        return body
+
     async def exists(self, key: str) -> bool:
         try:
             await asyncio.to_thread(self._client.head_object, Bucket=self.bucket, Key=key)

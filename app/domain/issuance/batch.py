@@ -22,7 +22,7 @@ import logging
 import time
 
 from app.domain.issuance import completion_callback, csv_export, failure, parts
-from app.domain.issuance.lanes import Lane
+from app.domain.issuance.lanes import Lane, busy_here, running_here
 from app.lib import jobs
 from app.lib.logging import bind_ids
 from app.lib.types import now_ms
@@ -31,6 +31,9 @@ from app.storage.resources import Resources
 from app.storage.states import FINISHED_TASK, EventType, TaskStatus
 
 log = logging.getLogger(__name__)
+# a helper that finds its batch running in its process already is queued again (a second
+# later, maybe on another worker) this many times in all, then leaves the batch to the others
+HELPER_BOUNCES = 120
 
 
 async def advance(
@@ -47,6 +50,18 @@ async def advance(
     issuance = await _owned(res, issuance_id, job_id)  # running now: parts can be leased
     if issuance is None:
         return
+    with running_here(issuance_id):
+        await _run_main(res, issuance, job_id, slice_seconds, stretch_seconds)
+
+
+async def _run_main(
+    res: Resources,
+    issuance: BulkIssuance,
+    job_id: str,
+    slice_seconds: float,
+    stretch_seconds: float,
+) -> None:
+    issuance_id = str(issuance.id)
     lane = Lane(res, issuance, parts.MAIN_LANE, issuance.resumes)
     started = time.monotonic()
     while True:
@@ -54,9 +69,10 @@ async def advance(
         stepped = await lane.step(issuance)
         if stepped is not None:
             await _queue_helpers(res, stepped)
-        issuance = await _owned(res, issuance_id, job_id)
-        if issuance is None:
+        owned = await _owned(res, issuance_id, job_id)
+        if owned is None:
             return
+        issuance = owned
         if parts.all_done(issuance, res.settings.csv_part_rows):
             await _complete(res, issuance)
             return
@@ -65,7 +81,7 @@ async def advance(
             return
         elapsed = time.monotonic() - started
         if elapsed >= slice_seconds and (not lane.filling() or elapsed >= stretch_seconds):
-            lane.keep()
+            await lane.keep()
             await _hand_off(res, issuance, job_id)
             return
 
@@ -79,13 +95,31 @@ async def help(
     stretch_seconds: float,
 ) -> None:
     """A helper lane's job: steps for `slice_seconds`, then its next job; ends when there is
-    nothing left to lease (or the batch stopped, or was resumed into a new run since)."""
+    nothing left to lease (or the batch stopped, or was resumed into a new run since). In a
+    process that runs a lane of the batch already, it steps aside for another worker."""
     issuance = await res.db.issuances.get(issuance_id)
     run = parts.helper_run(lane_name)
     if issuance is None or issuance.status != TaskStatus.RUNNING or issuance.resumes != run:
         return
     bind_ids(task_id=issuance.task_id)
-    lane = Lane(res, issuance, lane_name, run)
+    if busy_here(issuance_id):
+        if step < HELPER_BOUNCES:
+            await jobs.enqueue_helper(res.redis, issuance_id, lane_name, step + 1, 1.0)
+        return
+    with running_here(issuance_id):
+        await _run_helper(res, issuance, lane_name, step, slice_seconds, stretch_seconds)
+
+
+async def _run_helper(
+    res: Resources,
+    issuance: BulkIssuance,
+    lane_name: str,
+    step: int,
+    slice_seconds: float,
+    stretch_seconds: float,
+) -> None:
+    issuance_id = str(issuance.id)
+    lane = Lane(res, issuance, lane_name, issuance.resumes)
     started = time.monotonic()
     while True:
         await res.db.issuances.beat(issuance_id)
@@ -98,7 +132,7 @@ async def help(
         issuance = stepped
         elapsed = time.monotonic() - started
         if elapsed >= slice_seconds and (not lane.filling() or elapsed >= stretch_seconds):
-            lane.keep()
+            await lane.keep()
             await jobs.enqueue_helper(res.redis, issuance_id, lane_name, step + 1)
             return
 
@@ -111,9 +145,10 @@ async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance 
 
 
 async def _queue_helpers(res: Resources, issuance: BulkIssuance) -> None:
-    """Once part 1 is done, the batch's other lanes join: once per recovery of the chain."""
+    """Once part 1 is done, the batch's other lanes join: once per recovery of the chain, as
+    many as there are parts besides the one the main chain takes next."""
     rows = res.settings.csv_part_rows
-    lanes = min(res.settings.batch_max_workers, parts.count(issuance.requested_count, rows))
+    lanes = min(res.settings.batch_max_workers, parts.count(issuance.requested_count, rows) - 1)
     if (
         lanes < 2
         or "1" not in issuance.csv_parts

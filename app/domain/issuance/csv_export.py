@@ -9,7 +9,7 @@ batch size.
 import csv
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 from botocore.exceptions import ClientError
 
@@ -89,21 +89,6 @@ async def export_cards(
     return key
 
 
-async def export_part(
-    store: ObjectStore,
-    vault: CardVault,
-    cards: CardRepository,
-    issuance: BulkIssuance,
-    upload_id: str,
-    part: int,
-    rows_per_part: int,
-) -> str:
-    """Uploads part `part` (1-based) of the multipart CSV: the cards with seq in its range,
-    in order, the header in part 1. Returns the part's ETag."""
-    start, end = (part - 1) * rows_per_part, part * rows_per_part
-    return await export_range(store, vault, cards, issuance, upload_id, part, [(start, end)])
-
-
 async def export_range(
     store: ObjectStore,
     vault: CardVault,
@@ -119,10 +104,8 @@ async def export_range(
     chunks = [encode_rows([rows.header()])] if part == 1 else []
     pending: list[list[str]] = []
     for start, end in ranges:
-        found = cards.encrypted(issuance.program_id, str(issuance.id), start, end)
-        async for card in found:
-            number = vault.decrypt(card.number_enc, card.id)
-            pending.append(rows.row(card.id, number, card.recipient))
+        async for row in read_rows(vault, cards, issuance, rows, start, end):
+            pending.append(row)
             if len(pending) >= ROWS_PER_WRITE:
                 chunks.append(encode_rows(pending))
                 pending = []
@@ -131,6 +114,20 @@ async def export_range(
     etag = await store.upload_part(csv_key(issuance), upload_id, part, body)
     log.debug("issuance %s: CSV part %d (%d bytes) uploaded", issuance.id, part, len(body))
     return etag
+
+
+async def read_rows(
+    vault: CardVault,
+    cards: CardRepository,
+    issuance: BulkIssuance,
+    rows: RowFormat,
+    start: int,
+    end: int | None,
+) -> AsyncIterator[list[str]]:
+    """The CSV rows of the stored cards with seq in [start, end), in seq order."""
+    found = cards.encrypted(issuance.program_id, str(issuance.id), start, end)
+    async for card in found:
+        yield rows.row(card.id, vault.decrypt(card.number_enc, card.id), card.recipient)
 
 
 async def claim_upload(

@@ -7,10 +7,13 @@ of them) and marks the part done. The batch's main chain and its helpers are all
 """
 
 import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from app.domain.issuance import csv_export, part_buffer, parts
 from app.domain.issuance.generation import CardFactory, insert_range
-from app.domain.issuance.part_buffer import PartBuffer
+from app.domain.issuance.part_buffer import PartRows
 from app.domain.issuance.parts import Part
 from app.lib import jobs, metrics
 from app.lib.types import now_ms
@@ -19,6 +22,26 @@ from app.storage.resources import Resources
 from app.storage.states import IssuanceMode
 
 log = logging.getLogger(__name__)
+CSV = csv_export.CSV_TYPE
+_here: Counter[str] = Counter()  # issuance id → lanes of it running in this process
+
+
+@contextmanager
+def running_here(issuance_id: str) -> Iterator[None]:
+    """Marks a lane of the batch as running in this worker process while in the block."""
+    _here[issuance_id] += 1
+    try:
+        yield
+    finally:
+        _here[issuance_id] -= 1
+        if not _here[issuance_id]:
+            del _here[issuance_id]
+
+
+def busy_here(issuance_id: str) -> bool:
+    """A lane of the batch runs in this process already: a helper belongs on another worker
+    (a second lane here would only share this process's CPU, and hold a second CSV part)."""
+    return _here[issuance_id] > 0
 
 
 class Lane:
@@ -30,7 +53,8 @@ class Lane:
         self.factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
         self.format = csv_export.RowFormat.for_issuance(issuance)
         self.requested = issuance.requested_count
-        self.buffer: PartBuffer | None = None
+        self.csv_key = csv_export.csv_key(issuance)
+        self.rows_held: PartRows | None = None
 
     async def step(self, issuance: BulkIssuance) -> BulkIssuance | None:
         """One chunk of the first part this lane can lease: the batch after it, or None when
@@ -45,33 +69,43 @@ class Lane:
         return None
 
     async def _work(self, issuance: BulkIssuance, part: Part) -> BulkIssuance:
+        """One bounded step on `part`: rows to read back, else a chunk to issue, else (every
+        row held) its CSV part to upload."""
         start = part.start + parts.progress(issuance, part)
-        body: bytes | None = None
-        if start < part.end:
-            end = min(start + self.res.settings.batch_chunk_size, part.end)
-            body = await self._issue(issuance, part, start, end)
-            issuance = await self._raise(part, end - part.start) or issuance
-            if end < part.end:
+        rows = await self._rows_of(part, start)
+        if rows.next_seq < start:  # cards the lane did not insert itself: read them back
+            upto = min(start, rows.next_seq + self.res.settings.batch_chunk_size)
+            found = csv_export.read_rows(
+                self.res.vault, self.res.db.cards, issuance, self.format, rows.next_seq, upto
+            )
+            rows.add([row async for row in found], upto)
+            if not rows.complete:
                 return issuance
-        etag = await self._upload(issuance, part, body)
+        elif start < part.end:
+            end = min(start + self.res.settings.batch_chunk_size, part.end)
+            await self._issue(issuance, rows, start, end)
+            issuance = await self._raise(part, end - part.start) or issuance
+            if not rows.complete:  # the part's CSV once this lane holds all its rows
+                return issuance
+        etag = await self._upload(issuance, part, rows.body())
         finished = await self.res.db.issuances.finish_part(
             self.issuance_id, self.run, part.number, part.size, etag
         )
+        self.rows_held = None
+        await self._unspool(part.number)
         if finished is None:
             return issuance
         await self._raise_contiguous(finished)
         return finished
 
-    async def _issue(
-        self, issuance: BulkIssuance, part: Part, start: int, end: int
-    ) -> bytes | None:
-        """Inserts the cards [start, end) that are missing; the CSV part they complete, if
-        this lane buffered all of its rows."""
+    async def _issue(self, issuance: BulkIssuance, rows: PartRows, start: int, end: int) -> None:
+        """Inserts the cards [start, end) that are missing; holds their rows if it inserted
+        them all (else the next step reads the range back)."""
         inserted = await insert_range(self.res.db.cards, self.factory, start, end)
         metrics.CARDS_ISSUED.labels("queued").inc(len(inserted))
-        inserted.sort(key=lambda card: card.seq)
-        buffer = self._buffer_at(start)
-        completed = buffer.add(inserted)
+        if len(inserted) == end - start:
+            inserted.sort(key=lambda card: card.seq)
+            rows.add([self.format.issued_row(card) for card in inserted], end)
         log.info(
             "bulk issuance %s: cards %d-%d done (%d new, lane %s)",
             self.issuance_id,
@@ -82,22 +116,58 @@ class Lane:
         )
         if issuance.mode == IssuanceMode.RECIPIENTS:
             await self._queue_notifications(issuance, start, end)
-        return next((body for number, body in completed if number == part.number), None)
 
-    def _buffer_at(self, start: int) -> PartBuffer:
-        """This lane's buffer, going on from `start` if it stopped there (a kept one, too)."""
-        if self.buffer is None or self.buffer.next_seq != start:
-            kept = part_buffer.resume(self.issuance_id, self.run, start, self.name)
-            self.buffer = kept or PartBuffer(self.rows, self.requested, self.format)
-        return self.buffer
+    async def _rows_of(self, part: Part, start: int) -> PartRows:
+        """The lane's rows of `part` (whose cards exist up to `start`): its own, those its
+        previous job kept in this process or left in the object store, or none yet."""
+        held = self.rows_held
+        if held is not None and held.number == part.number:
+            return held
+        held = part_buffer.resume(self.issuance_id, self.run, part.number, self.name)
+        if held is None and start > part.start:
+            held = await self._unspooled(part)
+        if held is None:
+            held = PartRows.empty(part.number, part.start, part.end, self.format.header())
+        self.rows_held = held
+        return held
 
-    def keep(self) -> None:
-        """Leaves a half-filled part to the lane's next job, if it runs in this process."""
-        if self.buffer is not None:
-            part_buffer.keep(self.issuance_id, self.run, self.buffer, self.name)
+    def _spool_key(self, part: int) -> str:
+        return f"{self.csv_key}.part{part}.rows"
+
+    async def _unspooled(self, part: Part) -> PartRows | None:
+        try:
+            spooled = await self.res.store.get_if_exists(self._spool_key(part.number))
+        except Exception as exc:  # only a shortcut: the rows can be read back instead
+            log.warning("bulk issuance %s: spool not read (%s)", self.issuance_id, exc)
+            return None
+        if spooled is None:
+            return None
+        first_line, body = spooled.split(b"\n", 1)
+        return PartRows(part.number, part.start, part.end, int(first_line), [body])
+
+    async def _unspool(self, part: int) -> None:
+        try:
+            await self.res.store.delete(self._spool_key(part))
+        except Exception as exc:  # a leftover spool is only a shortcut nobody takes
+            log.warning("bulk issuance %s: spool not deleted (%s)", self.issuance_id, exc)
+
+    async def keep(self) -> None:
+        """Leaves a half-filled part to the lane's next job: in this process, and in the
+        object store (next to the CSV, as secret as it) for a job on another worker, which
+        would otherwise read the part's cards back from the database."""
+        held = self.rows_held
+        if held is None or held.next_seq == held.start:
+            return
+        part_buffer.keep(self.issuance_id, self.run, held, self.name)
+        spooled = f"{held.next_seq}\n".encode() + held.body()
+        try:
+            await self.res.store.put(self._spool_key(held.number), spooled, CSV)
+        except Exception as exc:  # only a shortcut: the rows can be read back instead
+            log.warning("bulk issuance %s: rows not spooled (%s)", self.issuance_id, exc)
 
     def filling(self) -> bool:
-        return self.buffer is not None and self.buffer.filling
+        held = self.rows_held
+        return held is not None and held.next_seq > held.start and not held.complete
 
     async def _raise(self, part: Part, issued: int) -> BulkIssuance | None:
         raised = await self.res.db.issuances.raise_part(self.issuance_id, part.number, issued)
@@ -110,24 +180,13 @@ class Lane:
         if contiguous > issuance.issued_count:
             await self.res.db.issuances.raise_issued(self.issuance_id, contiguous)
 
-    async def _upload(self, issuance: BulkIssuance, part: Part, body: bytes | None) -> str:
-        """The part's CSV: the buffered rows, or (another run wrote some cards) read back."""
+    async def _upload(self, issuance: BulkIssuance, part: Part, body: bytes) -> str:
         upload_id = issuance.csv_upload_id
         if upload_id is None:
             upload_id = await csv_export.claim_upload(
                 self.res.store, self.res.db.issuances, issuance
             )
             issuance.csv_upload_id = upload_id
-        if body is None:
-            return await csv_export.export_part(
-                self.res.store,
-                self.res.vault,
-                self.res.db.cards,
-                issuance,
-                upload_id,
-                part.number,
-                self.rows,
-            )
         key = csv_export.csv_key(issuance)
         etag = await self.res.store.upload_part(key, upload_id, part.number, body)
         log.debug("issuance %s: CSV part %d written while issuing", self.issuance_id, part.number)

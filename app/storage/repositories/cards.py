@@ -169,7 +169,7 @@ class CardRepository(CardFulfillmentQueries):
                 {"_id": 1, "seq": 1, "number_enc": 1, "recipient": 1},
             )
             .sort("seq", 1)
-            .batch_size(2_000)
+            .batch_size(10_000)  # each round trip waits its turn on a busy database
         )
         async for doc in cursor:
             recipient = doc.get("recipient")

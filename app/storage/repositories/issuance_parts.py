@@ -70,6 +70,17 @@ class IssuancePartQueries:
         )
         return None if finished is None else BulkIssuance.model_validate(finished)
 
+    async def release_parts(self, issuance_id: str, lane: str) -> None:
+        """Ends every lease `lane` holds (a helper that gave up), so another lane takes the
+        part at once instead of when the lease would have lapsed."""
+        found = await self.collection.find_one({"_id": ObjectId(issuance_id)}, {"part_claims": 1})
+        for part, claim in ((found or {}).get("part_claims") or {}).items():
+            if claim.get("holder") == lane:
+                await self.collection.update_one(
+                    {"_id": ObjectId(issuance_id), f"part_claims.{part}.holder": lane},
+                    {"$unset": {f"part_claims.{part}": ""}},
+                )
+
     async def queue_helpers(self, issuance_id: str, seen: int, recoveries: int) -> bool:
         """The helper lanes of this recovery are queued once: True for whoever names it."""
         named = await self.collection.update_one(
