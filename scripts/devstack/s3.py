@@ -143,6 +143,23 @@ def weed_argv(
     return argv
 
 
+def multipart_works(client, bucket: str) -> bool:
+    """A multipart upload round trip: right after a restart weed's S3 port answers before
+    its filer keeps uploads (an upload started then was lost: NoSuchUpload on its parts)."""
+    key = ".devstack-ready"
+    try:
+        upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        part = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x")
+        parts = [{"PartNumber": 1, "ETag": part["ETag"]}]
+        client.complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+        )
+        client.delete_object(Bucket=bucket, Key=key)
+    except Exception:  # not yet: asked again until the start-up timeout
+        return False
+    return True
+
+
 def start_s3(
     *,
     port: int,
@@ -186,7 +203,7 @@ def start_s3(
         if not port_open(host, port, timeout=0.2):
             return False
         ensure_bucket(client, bucket)  # weed's -bucket usually wins the race; idempotent
-        return True
+        return multipart_works(client, bucket)
 
     try:
         proc.wait_ready(ready, timeout, f"bucket {bucket!r} reachable at {endpoint}")
