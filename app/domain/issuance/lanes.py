@@ -65,14 +65,16 @@ class Lane:
                 self.issuance_id, self.run, number, self.name, now, now + self.lease_ms
             )
             if claimed is not None:
-                return await self._work(claimed, parts.part(claimed, number, self.rows))
+                # a lane held it before: rows of it may be spooled (its own, or a dead lane's)
+                held = str(number) in issuance.part_claims
+                return await self._work(claimed, parts.part(claimed, number, self.rows), held)
         return None
 
-    async def _work(self, issuance: BulkIssuance, part: Part) -> BulkIssuance:
+    async def _work(self, issuance: BulkIssuance, part: Part, held: bool) -> BulkIssuance:
         """One bounded step on `part`: rows to read back, else a chunk to issue, else (every
         row held) its CSV part to upload."""
         start = part.start + parts.progress(issuance, part)
-        rows = await self._rows_of(part, start)
+        rows = await self._rows_of(part, start if held else part.start)
         if rows.next_seq < start:  # cards the lane did not insert itself: read them back
             upto = min(start, rows.next_seq + self.res.settings.batch_chunk_size)
             found = csv_export.read_rows(
@@ -92,7 +94,8 @@ class Lane:
             self.issuance_id, self.run, part.number, part.size, etag
         )
         self.rows_held = None
-        await self._unspool(part.number)
+        if held:
+            await self._unspool(part.number)
         if finished is None:
             return issuance
         await self._raise_contiguous(finished)
