@@ -77,11 +77,12 @@ async def test_api_metrics_count_requests_cards_tasks_and_the_queue(deployment, 
     d.worker()
     await tenant.wait_task(queued.json()["taskId"])
 
-    async def completed() -> dict | None:
+    async def completed() -> dict | None:  # and the queue drained: a cron tick queues jobs too
         now = await _scrape(f"{api.base_url}/metrics")
-        return now if _value(now, "giftcards_tasks", state="completed") == 1 else None
+        counted = _value(now, "giftcards_tasks", state="completed") == 1
+        return now if counted and _value(now, "giftcards_queue_depth") == 0 else None
 
-    done = await wait_until(completed, timeout=20, message="the task counted completed")
+    done = await wait_until(completed, timeout=30, message="the task counted, the queue empty")
     assert _value(done, "giftcards_tasks", state="pending") == 0
     assert _value(done, "giftcards_queue_depth") == 0
 

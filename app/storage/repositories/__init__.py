@@ -1,5 +1,8 @@
 """One repository per collection: the only code that knows a collection's field paths, its
-indexes and the raw PyMongo calls on it. Services speak in these methods."""
+indexes and the raw PyMongo calls on it. Services speak in these methods.
+
+Dialect (what nx-27017 gets right too): a `$or` goes inside `$and` with the other conditions,
+never beside them at the top level (nx-27017 writes that into SQL without brackets)."""
 
 from dataclasses import dataclass, field
 

@@ -28,18 +28,21 @@ class IssuancePartQueries:
         the batch runs in run `resumes`: the batch as it is then, or None if the part is done,
         another lane's lease is live, or the batch stopped or was resumed since."""
         key = f"part_claims.{part}"
+        open_part = {
+            "_id": ObjectId(issuance_id),
+            "status": TaskStatus.RUNNING,
+            "resumes": run_filter(resumes),
+            f"csv_parts.{part}": {"$exists": False},
+        }
+        free = [
+            {key: {"$exists": False}},
+            {f"{key}.holder": lane},
+            {f"{key}.until_ms": {"$lt": now_ms}},
+        ]
         claimed = await self.collection.find_one_and_update(
-            {
-                "_id": ObjectId(issuance_id),
-                "status": TaskStatus.RUNNING,
-                "resumes": run_filter(resumes),
-                f"csv_parts.{part}": {"$exists": False},
-                "$or": [
-                    {key: {"$exists": False}},
-                    {f"{key}.holder": lane},
-                    {f"{key}.until_ms": {"$lt": now_ms}},
-                ],
-            },
+            # `$and` around the `$or`: nx-27017 writes a `$or` beside other fields into SQL
+            # unbracketed (`_id = ? AND ... OR ...`), which matched and leased another batch
+            {"$and": [open_part, {"$or": free}]},
             {"$set": {key: {"holder": lane, "until_ms": until_ms}, "heartbeat_ms": now_ms}},
             return_document=ReturnDocument.AFTER,
         )
