@@ -3,6 +3,10 @@
 from tests.api.csv_helpers import download_csv, luhn_ok
 
 
+async def task_of(tenant, task_id: str) -> dict:
+    return (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
+
+
 async def assert_exact_batch(tenant, db, task: dict) -> list[dict]:
     assert task["status"] == "completed", task
     n = task["requestedCount"]

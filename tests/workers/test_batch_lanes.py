@@ -1,12 +1,12 @@
-"""One batch spread over several workers (issuance/parts.py): workers die (SIGKILL) in any
-part while three of them share it, and the batch still ends with exactly N cards and one
-N-row CSV."""
+"""One batch spread over several workers (issuance/parts.py): with three workers running, the
+ones running its lanes (the main chain and a helper) die (SIGKILL) mid-part, and the batch
+still ends with exactly N cards and one N-row CSV."""
 
 import json
 import time
 
 from tests.fixtures.waiting import wait_until
-from tests.workers.batch_checks import assert_exact_batch
+from tests.workers.batch_checks import assert_exact_batch, task_of
 
 ROWS = 64_000  # the smallest CSV part S3 takes (5 MiB): three parts, the last one short
 LANES = {
@@ -16,10 +16,6 @@ LANES = {
     "CSV_PART_ROWS": str(ROWS),
     "BATCH_MAX_WORKERS": "3",
 }
-
-
-async def _task(tenant, task_id: str) -> dict:
-    return (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
 
 
 def _lanes_of(worker) -> set[str]:
@@ -46,12 +42,12 @@ async def test_sigkill_of_workers_sharing_one_batch_keeps_it_exact(deployment, n
     for worker in busy:
         worker.kill()
     killed_at = time.monotonic()
-    at_kill = (await _task(tenant, task_id))["issuedCount"]
+    at_kill = (await task_of(tenant, task_id))["issuedCount"]
     assert at_kill < n
     d.worker()  # the survivors and a fresh worker take the lanes over
 
     async def moved_on():
-        task = await _task(tenant, task_id)
+        task = await task_of(tenant, task_id)
         return task["issuedCount"] > at_kill or task["status"] == "completed"
 
     await wait_until(moved_on, timeout=90, interval=0.1, message="progress after the crash")

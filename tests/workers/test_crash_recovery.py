@@ -4,7 +4,7 @@
 import json
 
 from tests.fixtures.waiting import wait_until
-from tests.workers.batch_checks import assert_exact_batch
+from tests.workers.batch_checks import assert_exact_batch, task_of
 
 JOB_TIMEOUT = 5  # arq's lock after a crash: JOB_TIMEOUT + 10 s
 FAST = {
@@ -12,10 +12,6 @@ FAST = {
     "BATCH_CHUNK_SIZE": "500",
     "JOB_RETRY_MAX_DELAY_SECONDS": "2",
 }
-
-
-async def _task(tenant, task_id):
-    return (await tenant.http.get(f"/v2/giftcards/tasks/{task_id}")).json()
 
 
 async def test_sigterm_finishes_the_running_step_and_burns_no_try(deployment, new_tenant, db):
@@ -26,10 +22,10 @@ async def test_sigterm_finishes_the_running_step_and_burns_no_try(deployment, ne
     program = await tenant.create_program(name="Graceful")
     n = 30_000
     task_id = (await tenant.bulk(program["id"], {"initialValue": 1, "count": n})).json()["taskId"]
-    await wait_until(lambda: _task(tenant, task_id), timeout=30)
+    await wait_until(lambda: task_of(tenant, task_id), timeout=30)
 
     async def running():
-        task = await _task(tenant, task_id)
+        task = await task_of(tenant, task_id)
         return 0 < task["issuedCount"] < n
 
     await wait_until(running, timeout=60, interval=0.01, message="batch under way")

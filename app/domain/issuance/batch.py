@@ -32,7 +32,8 @@ from app.storage.states import FINISHED_TASK, EventType, TaskStatus
 
 log = logging.getLogger(__name__)
 # a helper that finds its batch running in its process already is queued again (a second
-# later, maybe on another worker) this many times in all, then leaves the batch to the others
+# later, maybe on another worker) while its step (its jobs so far, hand-offs included) is
+# below this; past it, it leaves the batch to the other lanes
 HELPER_BOUNCES = 120
 
 

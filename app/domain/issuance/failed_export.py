@@ -62,36 +62,42 @@ async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance 
 def _plan(issuance: BulkIssuance, rows: int) -> list[int]:
     """The CSV's part numbers: the complete ranges, then the rest (the header alone if the
     batch issued nothing)."""
-    complete = issuance.issued_count // rows
-    total = parts.count(issuance.requested_count, rows)
-    finished = [n for n in range(complete + 1, total + 1) if _finished(issuance, n, rows)]
-    in_complete = sum(parts.part(issuance, n, rows).size for n in finished) + complete * rows
+    complete, finished, _ = _past_progress(issuance, rows)
+    in_complete = sum(part.size for part in finished) + complete * rows
     found = issuance.requested_count - issuance.failed_count
-    rest = total + 1 if finished else complete + 1
+    rest = parts.count(issuance.requested_count, rows) + 1 if finished else complete + 1
     tail = [rest] if found > in_complete or (complete == 0 and not finished) else []
-    return [*range(1, complete + 1), *finished, *tail]
-
-
-def _finished(issuance: BulkIssuance, number: int, rows: int) -> bool:
-    """Part `number` past the contiguous progress was done while issuing: all its cards and
-    its CSV part (not the rest part this chain wrote, which can carry the number of a part
-    that was still open: that one's progress is short of its size)."""
-    size = parts.part(issuance, number, rows).size
-    return issuance.part_issued.get(str(number), 0) >= size and str(number) in issuance.csv_parts
+    return [*range(1, complete + 1), *(part.number for part in finished), *tail]
 
 
 def _rest_ranges(issuance: BulkIssuance, rows: int) -> list[tuple[int, int | None]]:
     """The seq ranges of the rest part: from k·rows on, less the parts done while issuing."""
-    complete = issuance.issued_count // rows
-    total = parts.count(issuance.requested_count, rows)
-    finished = [n for n in range(complete + 1, total + 1) if _finished(issuance, n, rows)]
+    complete, finished, still_open = _past_progress(issuance, rows)
     if not finished:
         return [(complete * rows, None)]
-    return [
-        (part.start, part.end)
-        for part in (parts.part(issuance, n, rows) for n in range(complete + 1, total + 1))
-        if part.number not in finished
+    return [(part.start, part.end) for part in still_open]
+
+
+def _past_progress(
+    issuance: BulkIssuance, rows: int
+) -> tuple[int, list[parts.Part], list[parts.Part]]:
+    """k, the parts complete from part 1 on (issued_count // rows), then the parts past them
+    done while issuing, and those that were not."""
+    complete = issuance.issued_count // rows
+    past = [
+        parts.part(issuance, n, rows)
+        for n in range(complete + 1, parts.count(issuance.requested_count, rows) + 1)
     ]
+    finished = [part for part in past if _finished(issuance, part)]
+    return complete, finished, [part for part in past if part not in finished]
+
+
+def _finished(issuance: BulkIssuance, part: parts.Part) -> bool:
+    """`part`, past the contiguous progress, was done while issuing: all its cards and its CSV
+    part (not the rest part this chain wrote, which can carry the number of a part that was
+    still open: that one's progress is short of its size)."""
+    done = issuance.part_issued.get(str(part.number), 0) >= part.size
+    return done and str(part.number) in issuance.csv_parts
 
 
 def _next_part(issuance: BulkIssuance, rows: int) -> int | None:

@@ -52,7 +52,6 @@ class Lane:
         self.lease_ms = res.settings.job_timeout_seconds * 1000
         self.factory = CardFactory(issuance, res.vault, res.settings.card_number_length)
         self.format = csv_export.RowFormat.for_issuance(issuance)
-        self.requested = issuance.requested_count
         self.csv_key = csv_export.csv_key(issuance)
         self.rows_held: PartRows | None = None
 
@@ -190,8 +189,7 @@ class Lane:
                 self.res.store, self.res.db.issuances, issuance
             )
             issuance.csv_upload_id = upload_id
-        key = csv_export.csv_key(issuance)
-        etag = await self.res.store.upload_part(key, upload_id, part.number, body)
+        etag = await self.res.store.upload_part(self.csv_key, upload_id, part.number, body)
         log.debug("issuance %s: CSV part %d written while issuing", self.issuance_id, part.number)
         return etag
 

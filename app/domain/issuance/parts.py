@@ -47,10 +47,6 @@ def part(issuance: BulkIssuance, number: int, rows: int) -> Part:
     return Part(number, start, min(number * rows, issuance.requested_count))
 
 
-def done(issuance: BulkIssuance) -> set[int]:
-    return {int(number) for number in issuance.csv_parts}
-
-
 def progress(issuance: BulkIssuance, p: Part) -> int:
     """Cards of part `p` that exist contiguously from its start (batches from before parts
     only had `issued_count`, which is contiguous too)."""
@@ -72,10 +68,10 @@ def contiguous(issuance: BulkIssuance, rows: int) -> int:
     return total
 
 
-def issued(issuance: BulkIssuance, rows: int) -> int:
-    """Cards known to exist, every part counted (what a poll shows while lanes run)."""
-    parts = count(issuance.requested_count, rows)
-    return sum(progress(issuance, part(issuance, n, rows)) for n in range(1, parts + 1))
+def issued(issuance: BulkIssuance) -> int:
+    """Cards known to exist, every part counted (what a poll shows while lanes run): a done
+    part's progress is its size; a batch from before parts only has `issued_count`."""
+    return max(issuance.issued_count, sum(issuance.part_issued.values()))
 
 
 def claimable(issuance: BulkIssuance, rows: int, lane: str, now_ms: int) -> list[int]:

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from app.domain.fulfillment.schemas import Shipping
+from app.domain.issuance import parts
 from app.domain.issuance.fulfillment_summary import BatchFulfillmentOut
 from app.lib.expiration import ExpirationOffset
 from app.lib.money import format_minor, to_decimal
@@ -255,8 +256,7 @@ def issued_count(issuance: BulkIssuance) -> int:
     the missing ones): a chunk cut short can leave cards past its contiguous progress."""
     if issuance.failed_count:
         return issuance.requested_count - issuance.failed_count
-    # every part's progress (lanes run side by side), done parts at their size
-    return max(issuance.issued_count, sum(issuance.part_issued.values()))
+    return parts.issued(issuance)
 
 
 class BulkIssuanceOut(ApiResponse):
