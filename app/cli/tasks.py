@@ -1,4 +1,4 @@
-"""`tasks show TASK_ID` and `tasks retry TASK_ID`: any merchant's task, for operators."""
+"""`tasks show|retry|cancel TASK_ID`: any merchant's task, for operators."""
 
 import click
 
@@ -37,6 +37,18 @@ def retry(task_id: str) -> None:
     retried = run(act)
     outcome = "resumed or under way" if retried.accepted else "completed already"
     click.echo(f"task {task_id}: {retried.task.status} ({outcome})")
+
+
+@tasks.command("cancel")
+@click.argument("task_id", type=OBJECT_ID)
+def cancel(task_id: str) -> None:
+    """Stop a queued batch: its issued cards stay, with their CSV (idempotent)."""
+
+    async def act(res: Resources) -> TaskOut:
+        service = TaskService(res)
+        return await service.cancel(await service.owner(task_id), task_id)
+
+    click.echo(f"task {task_id}: {run(act).status}")
 
 
 COMMANDS = (tasks,)

@@ -20,6 +20,7 @@ FULFILLMENT_ORDER = "/v2/giftcards/fulfillment-orders/{fulfillmentOrderId:str}"
 FULFILLMENT_EVENTS = "/v2/fulfillment/events"  # the printer's, public (HMAC-signed)
 
 TASK_RETRY = "/v2/giftcards/tasks/{taskId:str}/retry"
+TASK_CANCEL = "/v2/giftcards/tasks/{taskId:str}/cancel"
 BULK_ISSUANCE_DEACTIVATE = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}/deactivate"
 BULK_ISSUANCE_ACTIVATE = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}/activate"
 BULK_ISSUANCE_NOTIFICATIONS_RESEND = (

@@ -70,9 +70,13 @@ def failed_export_job_id(issuance_id: str, step: int, recovery: int = 0) -> str:
     return f"{base}:r{recovery}" if recovery else base
 
 
-async def enqueue_failed_export(redis: ArqRedis, issuance_id: str, job_id: str) -> None:
-    """One step of writing the CSV of a failed batch's cards."""
-    await redis.enqueue_job(EXPORT_FAILED_ISSUANCE, issuance_id, _job_id=job_id)
+async def enqueue_failed_export(
+    redis: ArqRedis, issuance_id: str, job_id: str, defer_seconds: float | None = None
+) -> None:
+    """One step of writing the CSV of a failed (or cancelled) batch's cards."""
+    await redis.enqueue_job(
+        EXPORT_FAILED_ISSUANCE, issuance_id, _job_id=job_id, _defer_by=defer_seconds
+    )
 
 
 def status_job_id(change_id: str, step: int, recovery: int = 0) -> str:

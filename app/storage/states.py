@@ -8,15 +8,19 @@ from enum import StrEnum
 
 
 class TaskStatus(StrEnum):
-    """A bulk issuance (its task, for queued ones): pending → running → completed | failed."""
+    """A bulk issuance (its task, for queued ones): pending → running → completed | failed |
+    cancelled (POST .../cancel)."""
 
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
-FINISHED_TASK = (TaskStatus.COMPLETED, TaskStatus.FAILED)
+FINISHED_TASK = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+# a queued batch that ended short of its count: the CSV of the cards it did issue follows
+STOPPED_TASK = (TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
 class TaskType(StrEnum):
@@ -148,5 +152,6 @@ class EventType(StrEnum):
 
     BULK_ISSUANCE_COMPLETED = "bulk_issuance.completed"
     BULK_ISSUANCE_FAILED = "bulk_issuance.failed"
+    BULK_ISSUANCE_CANCELLED = "bulk_issuance.cancelled"
     FULFILLMENT_ORDER_UPDATED = "fulfillment_order.updated"
     CARD_FULFILLMENT_UPDATED = "card.fulfillment.updated"

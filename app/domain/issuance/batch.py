@@ -28,7 +28,7 @@ from app.lib.logging import bind_ids
 from app.lib.types import now_ms
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
-from app.storage.states import FINISHED_TASK, EventType, TaskStatus
+from app.storage.states import FINISHED_TASK, STOPPED_TASK, EventType, TaskStatus
 
 log = logging.getLogger(__name__)
 # a helper that finds its batch running in its process already is queued again (a second
@@ -72,6 +72,7 @@ async def _run_main(
             await _queue_helpers(res, stepped)
         owned = await _owned(res, issuance_id, job_id)
         if owned is None:
+            await _leave_if_stopped(res, issuance_id, lane.name)
             return
         issuance = owned
         if parts.all_done(issuance, res.settings.csv_part_rows):
@@ -129,6 +130,7 @@ async def _run_helper(
             current = stepped or await res.db.issuances.get(issuance_id)
             if current is not None and parts.all_done(current, res.settings.csv_part_rows):
                 await _complete(res, current)
+            await _leave_if_stopped(res, issuance_id, lane_name)
             return
         issuance = stepped
         elapsed = time.monotonic() - started
@@ -143,6 +145,14 @@ async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance 
     if issuance is None or issuance.status in FINISHED_TASK or issuance.current_job != job_id:
         return None
     return issuance
+
+
+async def _leave_if_stopped(res: Resources, issuance_id: str, lane: str) -> None:
+    """A lane that finds its batch failed or cancelled gives its leases back at once: the
+    CSV of the cards issued waits until no lane can still be inserting (failed_export)."""
+    issuance = await res.db.issuances.get(issuance_id)
+    if issuance is not None and issuance.status in STOPPED_TASK:
+        await res.db.issuances.release_parts(issuance_id, lane)
 
 
 async def _queue_helpers(res: Resources, issuance: BulkIssuance) -> None:
@@ -206,6 +216,8 @@ async def fail(res: Resources, issuance_id: str, reason: str) -> None:
     if failed is not None:
         log.warning("bulk issuance %s failed: %s", issuance_id, reason)
         await completion_callback.release(res, callback)
+        # the main chain is what failed: its part goes free for the count of the cards
+        await res.db.issuances.release_parts(issuance_id, parts.MAIN_LANE)
 
 
 async def note_error(res: Resources, issuance_id: str, reason: str) -> None:

@@ -1,6 +1,12 @@
-"""The CSV of a failed queued batch: exactly the cards it issued, written by a chain of short
-`export_failed_issuance` jobs run like the batch's own (all state on the issuance, each step
-idempotent, ownership re-checked after each step, a hand-off after a time slice).
+"""The CSV of a failed (or cancelled) queued batch: exactly the cards it issued, written by a
+chain of short `export_failed_issuance` jobs run like the batch's own (all state on the
+issuance, each step idempotent, ownership re-checked after each step, a hand-off after a time
+slice).
+
+First it settles the count: a lane of another worker may be mid-chunk when the batch stops, so
+the chain waits until no lane holds a live lease (a lane that finds its batch stopped gives its
+leases back; a dead one's lapse), then counts the cards through the seq index
+(failure.count_cards) and records that count.
 
 It reuses what the batch uploaded. Every seq below the contiguous progress (`issued_count`,
 once failed) exists, so parts 1..k of the run's multipart upload (k = issued_count // rows per
@@ -21,11 +27,12 @@ writes a CSV of its own under a new key, so nothing this chain still does can to
 import logging
 import time
 
-from app.domain.issuance import csv_export, parts
+from app.domain.issuance import csv_export, failure, part_buffer, parts
 from app.lib import jobs
+from app.lib.types import now_ms
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
-from app.storage.states import TaskStatus
+from app.storage.states import STOPPED_TASK
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,8 @@ log = logging.getLogger(__name__)
 async def run(res: Resources, issuance_id: str, job_id: str, slice_seconds: float) -> None:
     """Writes parts for `slice_seconds`, then hands the chain to a fresh job."""
     issuance = await _owned(res, issuance_id, job_id)
+    if issuance is not None and not issuance.cards_settled:
+        issuance = await settle(res, issuance, job_id)
     started = time.monotonic()
     while issuance is not None:
         await res.db.issuances.beat(issuance_id)
@@ -51,12 +60,25 @@ async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance 
     issuance = await res.db.issuances.get(issuance_id)
     if (
         issuance is None
-        or issuance.status != TaskStatus.FAILED
+        or issuance.status not in STOPPED_TASK
         or not issuance.failed_csv_pending
         or issuance.current_job != job_id
     ):
         return None
     return issuance
+
+
+async def settle(res: Resources, issuance: BulkIssuance, job_id: str) -> BulkIssuance | None:
+    """Counts the stopped batch's cards once no lane holds a live lease (the batch then, to
+    export); while one does, the chain's next job waits for it (None)."""
+    now = now_ms()
+    if any(claim.until_ms > now for claim in issuance.part_claims.values()):
+        # a live lane lets go within its chunk: look again in a second
+        await _hand_off(res, issuance, job_id, defer_seconds=1.0)
+        return None
+    cards = await failure.count_cards(res, issuance)
+    await res.db.issuances.settle_cards(issuance, job_id, cards)
+    return await _owned(res, str(issuance.id), job_id)
 
 
 def _plan(issuance: BulkIssuance, rows: int) -> list[int]:
@@ -126,15 +148,26 @@ async def _finish(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
     assert issuance.csv_upload_id is not None  # the plan has a part, uploaded under it
     etags = {p: issuance.csv_parts[str(p)] for p in _plan(issuance, res.settings.csv_part_rows)}
     await csv_export.complete_upload(res.store, key, issuance.csv_upload_id, etags)
+    await _drop_spools(res, issuance, key)
     if await res.db.issuances.failed_export_done(str(issuance.id), job_id, key):
         log.info("failed bulk issuance %s: CSV of its cards written", issuance.id)
 
 
-async def _hand_off(res: Resources, issuance: BulkIssuance, job_id: str) -> None:
+async def _drop_spools(res: Resources, issuance: BulkIssuance, key: str) -> None:
+    """Rows a lane left for its next job that never came: card numbers, so not left behind
+    (a lane deletes its spool when it uploads the part; a stopped batch's open parts keep it)."""
+    for number in range(1, parts.count(issuance.requested_count, res.settings.csv_part_rows) + 1):
+        if str(number) in issuance.part_claims or str(number) in issuance.part_issued:
+            await res.store.delete(part_buffer.spool_key(key, number))
+
+
+async def _hand_off(
+    res: Resources, issuance: BulkIssuance, job_id: str, defer_seconds: float | None = None
+) -> None:
     step = issuance.step + 1
     next_job = jobs.failed_export_job_id(str(issuance.id), step)
     if await res.db.issuances.hand_off(str(issuance.id), job_id, step, next_job):
-        await jobs.enqueue_failed_export(res.redis, str(issuance.id), next_job)
+        await jobs.enqueue_failed_export(res.redis, str(issuance.id), next_job, defer_seconds)
 
 
 async def requeue_stale(res: Resources, stale_before_ms: int, limit: int) -> int:

@@ -28,7 +28,7 @@ async def record(res: Resources, issuance_id: str, reason: str) -> BulkIssuance 
         issuance = await res.db.issuances.get(issuance_id)
         if issuance is None or issuance.status in FINISHED_TASK:
             return None
-        cards = await _count_cards(res, issuance)
+        cards = await count_cards(res, issuance)
         export_job = jobs.failed_export_job_id(issuance_id, issuance.step + 1)
         failed = await res.db.issuances.fail(issuance, reason, cards, export_job)
         if failed is not None:
@@ -38,12 +38,12 @@ async def record(res: Resources, issuance_id: str, reason: str) -> BulkIssuance 
                 cards.found,
                 issuance.requested_count,
             )
-            await _queue_export(res, issuance_id, export_job)
+            await queue_export(res, issuance_id, export_job)
             return failed
     return None
 
 
-async def _count_cards(res: Resources, issuance: BulkIssuance) -> CardsFound:
+async def count_cards(res: Resources, issuance: BulkIssuance) -> CardsFound:
     rows = res.settings.csv_part_rows
     start = issuance.issued_count
     found = contiguous = start
@@ -64,7 +64,7 @@ async def _count_cards(res: Resources, issuance: BulkIssuance) -> CardsFound:
     return CardsFound(contiguous=contiguous, found=found)
 
 
-async def _queue_export(res: Resources, issuance_id: str, job_id: str) -> None:
+async def queue_export(res: Resources, issuance_id: str, job_id: str) -> None:
     """A queue that is down now only delays the CSV: the sweeper queues it later."""
     try:
         await jobs.enqueue_failed_export(res.redis, issuance_id, job_id)

@@ -134,7 +134,7 @@ class Lane:
         return held
 
     def _spool_key(self, part: int) -> str:
-        return f"{self.csv_key}.part{part}.rows"
+        return part_buffer.spool_key(self.csv_key, part)
 
     async def _unspooled(self, part: Part) -> PartRows | None:
         try:

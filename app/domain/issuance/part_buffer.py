@@ -45,7 +45,14 @@ class PartRows:
 
 
 KEPT_BUFFERS = 4  # half-filled parts a worker process holds between jobs (~8 MB each at most)
+
+
 # (issuance id, resumes, lane) → its rows
+def spool_key(csv_key: str, part: int) -> str:
+    """Where a lane leaves a half-filled part's rows for its next job (next to the CSV)."""
+    return f"{csv_key}.part{part}.rows"
+
+
 _kept: OrderedDict[tuple[str, int, str], PartRows] = OrderedDict()
 
 

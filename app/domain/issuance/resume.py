@@ -9,6 +9,7 @@ one queues that job, the other finds the batch under way. Its recoveries start f
 and it writes a CSV of every card under a key of its own, which on completion replaces the
 failed run's CSV. A stuck task (no heartbeat for `stale_task_seconds`, no live job) is
 re-queued as the sweeper would; a live one is left as it is; a completed one needs nothing.
+A cancelled one is a 409: its merchant stopped it on purpose (a new request issues more).
 """
 
 import logging
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from app.domain.issuance import recovery
 from app.lib import jobs
+from app.lib.errors import ConflictError
 from app.storage.models import BulkIssuance
 from app.storage.resources import Resources
 from app.storage.states import FINISHED_TASK, TaskStatus
@@ -30,6 +32,11 @@ class Retried:
 
 
 async def retry(res: Resources, issuance: BulkIssuance) -> Retried:
+    if issuance.status == TaskStatus.CANCELLED:
+        raise ConflictError(
+            "The task was cancelled: it is not resumed (issue a new batch instead).",
+            code="task_cancelled",
+        )
     if issuance.status == TaskStatus.FAILED:
         await _resume(res, issuance)
     elif issuance.status in FINISHED_TASK:

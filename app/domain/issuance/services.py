@@ -33,7 +33,7 @@ from app.storage.models import (
     Program,
 )
 from app.storage.resources import Resources
-from app.storage.states import IssuanceMode, TaskStatus
+from app.storage.states import STOPPED_TASK, IssuanceMode, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -262,11 +262,12 @@ class IssuanceService:
         return Page[BulkIssuanceOut](data=data, next_cursor=nxt)
 
     def download_url(self, issuance: BulkIssuance) -> str | None:
-        """A completed batch's CSV; a failed one's (the cards it issued) once it is written."""
+        """A completed batch's CSV; a failed or cancelled one's (the cards it issued) once it
+        is written."""
         key = None
         if issuance.status == TaskStatus.COMPLETED:
             key = issuance.csv_key
-        elif issuance.status == TaskStatus.FAILED:
+        elif issuance.status in STOPPED_TASK:
             key = issuance.failed_csv_key
         return self.res.store.presigned_get(key) if key else None
 

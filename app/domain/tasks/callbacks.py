@@ -3,7 +3,8 @@
 Its row in the webhook outbox is written in the same step as the task's end
 (issuance/completion_callback.py); the outbox sends it (webhooks/outbox.py) through `SOURCE`:
 `render` gives the task as it ended, with a freshly signed CSV link (a stored one would
-expire while the delivery is retried for days), and waits while the task is not finished;
+expire while the delivery is retried for days), and waits while the task is not finished
+(a cancelled one: until its cards are counted);
 `observe` mirrors the delivery on the task (`callback`: status, attempts, lastError,
 deliveredAt), as the API shows it. A receiver may see one event twice (we retry when its 2xx
 got lost), so events carry a stable `id` to deduplicate on.
@@ -16,6 +17,12 @@ from app.storage.models import CallbackState, WebhookDelivery
 from app.storage.resources import Resources
 from app.storage.states import FINISHED_TASK, EventType, TaskStatus
 
+END_EVENTS = {  # the callback's type, by how the task ended
+    TaskStatus.COMPLETED: EventType.BULK_ISSUANCE_COMPLETED,
+    TaskStatus.FAILED: EventType.BULK_ISSUANCE_FAILED,
+    TaskStatus.CANCELLED: EventType.BULK_ISSUANCE_CANCELLED,
+}
+
 
 async def render(res: Resources, delivery: WebhookDelivery) -> Rendered | None:
     issuance = await res.db.issuances.get(delivery.subject)
@@ -23,11 +30,9 @@ async def render(res: Resources, delivery: WebhookDelivery) -> Rendered | None:
         raise LookupError(f"bulk issuance {delivery.subject} is gone")
     if issuance.status not in FINISHED_TASK:
         return None  # the end it announces is not written yet (or the task was resumed)
-    event_type = (
-        EventType.BULK_ISSUANCE_COMPLETED
-        if issuance.status == TaskStatus.COMPLETED
-        else EventType.BULK_ISSUANCE_FAILED
-    )
+    if issuance.status == TaskStatus.CANCELLED and not issuance.cards_settled:
+        return None  # lanes stopping: its issuedCount is not final yet
+    event_type = END_EVENTS[issuance.status]
     task = TaskService(res).describe(issuance)
     data = task.model_dump(mode="json", exclude={"callback"})
     return Rendered(event_type, data, stored={**data, "csvDownloadUrl": None})
@@ -45,4 +50,4 @@ async def observe(res: Resources, delivery: WebhookDelivery) -> None:
 
 
 SOURCE = Source(render=render, observe=observe)
-SOURCES = {EventType.BULK_ISSUANCE_COMPLETED: SOURCE, EventType.BULK_ISSUANCE_FAILED: SOURCE}
+SOURCES = dict.fromkeys(END_EVENTS.values(), SOURCE)

@@ -6,7 +6,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from app.domain.tasks.dependencies import provide_task_service
 from app.domain.tasks.schemas import TaskOut
 from app.domain.tasks.services import TaskService
-from app.domain.urls import TASK, TASK_RETRY, task_location
+from app.domain.urls import TASK, TASK_CANCEL, TASK_RETRY, task_location
 from app.lib.openapi import documented
 from app.lib.polling import retry_after
 from app.lib.types import ObjectIdPath
@@ -52,6 +52,24 @@ class TaskController(Controller):
             return Response(retried.task, status_code=HTTP_200_OK)
         headers = {"Location": task_location(taskId), **_polling_hint(retried.task)}
         return Response(retried.task, status_code=HTTP_202_ACCEPTED, headers=headers)
+
+    @post(
+        TASK_CANCEL,
+        operation_id="cancelTask",
+        summary="Cancel a queued bulk issuance",
+        description="Issuing stops within a few seconds (a chunk under way finishes). The "
+        "cards issued stay valid; the task ends `cancelled`, and once its cards are counted "
+        "(`issuedCount`; `failedCount` the cards not issued) their CSV follows in "
+        "`csvDownloadUrl`, and the callback `bulk_issuance.cancelled` is sent. Idempotent: a "
+        "cancelled task is answered as it is. A completed or failed task is a 409 "
+        "`task_finished`; a cancelled task is not retried (409 `task_cancelled`).",
+        status_code=HTTP_200_OK,
+        **documented(404, 409, post=True),
+    )
+    async def cancel_task(
+        self, merchant_id: str, taskId: ObjectIdPath, tasks: TaskService
+    ) -> TaskOut:
+        return await tasks.cancel(merchant_id, taskId)
 
 
 def _polling_hint(task: TaskOut) -> dict[str, str]:

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from app.domain.issuance import resume
+from app.domain.issuance import cancel, resume
 from app.domain.issuance.services import IssuanceService
 from app.domain.tasks.schemas import TaskOut
 from app.lib.errors import NotFoundError
@@ -67,6 +67,12 @@ class TaskService:
         retried = await resume.retry(self.res, await self._read(merchant_id, task_id))
         self.res.caches.finished_tasks.drop((merchant_id, task_id))
         return RetriedTask(self.describe(retried.issuance), retried.accepted)
+
+    async def cancel(self, merchant_id: str, task_id: str) -> TaskOut:
+        """Stops a queued batch (see issuance/cancel.py); idempotent."""
+        cancelled = await cancel.cancel(self.res, await self._read(merchant_id, task_id))
+        self.res.caches.finished_tasks.drop((merchant_id, task_id))
+        return self.describe(cancelled)
 
     def describe(self, issuance: BulkIssuance) -> TaskOut:
         return TaskOut.from_issuance(issuance, IssuanceService(self.res).download_url(issuance))

@@ -83,10 +83,12 @@ class BulkIssuance(Document):
     current_job: str | None = None
     heartbeat_ms: int = 0
     recoveries: int = 0
-    # a failed queued batch: the CSV of the cards it did issue (failed_export.py), and how
-    # often POST .../retry resumed it (each run writes its CSV under its own key)
+    # a failed (or cancelled) queued batch: the CSV of the cards it did issue (failed_export),
+    # and how often POST .../retry resumed it (each run writes its CSV under its own key)
     failed_csv_pending: bool = False
     failed_csv_key: str | None = None
+    # its cards counted once no lane can still be inserting (failed_export.settle)
+    cards_settled: bool = True
     resumes: int = 0
     callback_url: str | None = None
     callback: CallbackState | None = None

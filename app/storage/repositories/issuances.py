@@ -16,6 +16,7 @@ from app.storage.repositories.job_chains import StaleTask
 from app.storage.repositories.paging import newest_first_page
 from app.storage.states import (
     FINISHED_TASK,
+    STOPPED_TASK,
     CardStatus,
     IssuanceMode,
     TaskStatus,
@@ -25,10 +26,10 @@ _UNFINISHED = {"$nin": list(FINISHED_TASK)}
 
 
 def _exporting(issuance_id: str, job: str) -> dict[str, Any]:
-    """The failed batch while `job` writes the CSV of its cards."""
+    """The failed (or cancelled) batch while `job` writes the CSV of its cards."""
     return {
         "_id": ObjectId(issuance_id),
-        "status": TaskStatus.FAILED,
+        "status": {"$in": list(STOPPED_TASK)},
         "failed_csv_pending": True,
         "current_job": job,
     }
@@ -198,6 +199,7 @@ class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
                     "failed_count": seen.requested_count - cards.found,
                     "failed_csv_pending": True,
                     "failed_csv_key": None,
+                    "cards_settled": False,
                     "step": seen.step + 1,
                     "current_job": export_job,
                     "heartbeat_ms": now_ms(),
@@ -207,6 +209,44 @@ class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
             return_document=ReturnDocument.AFTER,
         )
         return None if failed is None else BulkIssuance.model_validate(failed)
+
+    async def cancel(self, seen: BulkIssuance, export_job: str) -> BulkIssuance | None:
+        """Cancels the batch as `seen` (still unfinished, at the same step: else it moved, and
+        this is None) and names `export_job` the owner of the next step: the CSV of the cards
+        it issued, counted by that job once no lane can still be inserting."""
+        cancelled = await self.collection.find_one_and_update(
+            {"_id": seen.id, "status": _UNFINISHED, "step": seen.step},
+            {
+                "$set": {
+                    "status": TaskStatus.CANCELLED,
+                    "error": None,
+                    "completed_at": utcnow(),
+                    "failed_csv_pending": True,
+                    "failed_csv_key": None,
+                    "cards_settled": False,
+                    "step": seen.step + 1,
+                    "current_job": export_job,
+                    "heartbeat_ms": now_ms(),
+                },
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if cancelled is None else BulkIssuance.model_validate(cancelled)
+
+    async def settle_cards(self, seen: BulkIssuance, job: str, cards: CardsFound) -> bool:
+        """The stopped batch's cards as counted once no lane could add one any more."""
+        settled = await self.collection.update_one(
+            _exporting(str(seen.id), job),
+            {
+                "$set": {
+                    "failed_count": seen.requested_count - cards.found,
+                    "cards_settled": True,
+                    "heartbeat_ms": now_ms(),
+                },
+                "$max": {"issued_count": cards.contiguous},
+            },
+        )
+        return bool(settled.modified_count)
 
     async def note_error(self, issuance_id: str, reason: str) -> None:
         await self.collection.update_one(
@@ -293,8 +333,9 @@ class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
     async def stale_failed_exports(
         self, queue: str, stale_before_ms: int, limit: int
     ) -> list[StaleTask]:
-        """Failed batches whose CSV of issued cards is still to write, with no recent step."""
-        pending = {"status": TaskStatus.FAILED, "failed_csv_pending": True}
+        """Failed or cancelled batches whose CSV of issued cards is still to write, with no
+        recent step."""
+        pending = {"status": {"$in": list(STOPPED_TASK)}, "failed_csv_pending": True}
         return await self._stale(queue, stale_before_ms, limit, pending)
 
     async def _stale(
