@@ -59,3 +59,18 @@ class ExpirationOffset(ApiRequest):
             return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
         seconds = {OffsetUnit.HOURS: 3600, OffsetUnit.MINUTES: 60, OffsetUnit.SECONDS: 1}
         return (at + timedelta(seconds=self.value * seconds[self.unit])).replace(microsecond=0)
+
+
+DEFAULT_EXPIRY_DAYS = 365
+MINIMUM_EXPIRY_DAYS_MAX = 36_500  # a century, like the offsets
+
+
+def earliest_expiry(accepted: datetime, minimum_days: int | None) -> datetime | None:
+    """The soonest a card accepted at `accepted` may expire under a program's
+    `minimumExpiryDays` (e.g. 1,825: Regulation E's five years); None: no minimum."""
+    return None if minimum_days is None else accepted + timedelta(days=minimum_days)
+
+
+def default_expiry(accepted: datetime, minimum_days: int | None) -> datetime:
+    """A year, or the program's minimum when that is later."""
+    return accepted + timedelta(days=max(DEFAULT_EXPIRY_DAYS, minimum_days or 0))

@@ -37,8 +37,12 @@ class IssuanceMode(StrEnum):
 
 
 class CardStatus(StrEnum):
+    """Stored: active or inactive (a batch's deactivate / activate). Read: a card past its
+    `expiresAt` is `expired`, whatever it stored (no job rewrites cards as time passes)."""
+
     ACTIVE = "active"
     INACTIVE = "inactive"
+    EXPIRED = "expired"
 
 
 SWITCHED_TO = {TaskType.DEACTIVATE: CardStatus.INACTIVE, TaskType.ACTIVATE: CardStatus.ACTIVE}

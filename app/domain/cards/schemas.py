@@ -3,7 +3,7 @@ from typing import Any
 
 from app.lib.money import format_minor
 from app.lib.schema import ApiResponse
-from app.lib.types import UtcDatetime
+from app.lib.types import UtcDatetime, as_utc, utcnow
 from app.storage.models import (
     CardFulfillment,
     CardNotification,
@@ -124,7 +124,7 @@ class CardOut(ApiResponse):
             initial_value=format_minor(card.initial_value, card.currency),
             balance=format_minor(card.balance, card.currency),
             currency=card.currency,
-            status=card.status,
+            status=_status(card),
             is_physical=card.is_physical,
             design_template=card.design_template,
             expires_at=card.expires_at,
@@ -152,3 +152,8 @@ def _recipient(card: CardView) -> Recipient | None:
         return None
     shipping = card.shipping.model_dump(by_alias=True) if card.shipping else None
     return Recipient(**card.recipient.model_dump(exclude={"shipping"}), shipping=shipping)
+
+
+def _status(card: CardView) -> CardStatus:
+    """Its stored status, or `expired` once past its expiry."""
+    return CardStatus.EXPIRED if as_utc(card.expires_at) <= utcnow() else card.status

@@ -4,7 +4,8 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
 
@@ -22,7 +23,7 @@ from app.domain.issuance.schemas import (
 from app.domain.programs.services import ProgramService
 from app.lib import jobs, metrics
 from app.lib.errors import NotFoundError, validation_error
-from app.lib.expiration import ExpirationOffset
+from app.lib.expiration import ExpirationOffset, default_expiry, earliest_expiry
 from app.lib.money import to_minor
 from app.lib.pagination import Page
 from app.lib.types import utcnow
@@ -276,10 +277,25 @@ def _expiry(
     request: BulkIssueGiftCardRequest, program: Program, accepted: datetime
 ) -> tuple[datetime, ExpirationOffset | None]:
     """The batch's one expiry, fixed when it is accepted (a resumed run keeps it): expiresAt,
-    else the request's expirationOffset, else the program's, else a year."""
+    else the request's expirationOffset, else the program's, else a year (or the program's
+    minimumExpiryDays when later). Sooner than that minimum is a 422 at the field asked for."""
+    floor = earliest_expiry(accepted, program.minimum_expiry_days)
     if request.expires_at is not None:
+        _not_before(floor, request.expires_at, "expiresAt", request.expires_at.isoformat())
         return request.expires_at, None
     offset = request.expiration_offset or program.expiration_offset
     if offset is None:
-        return accepted + timedelta(days=365), None
-    return offset.expiry_from(accepted), offset
+        return default_expiry(accepted, program.minimum_expiry_days), None
+    expiry = offset.expiry_from(accepted)
+    _not_before(floor, expiry, "expirationOffset", offset.model_dump(mode="json", by_alias=True))
+    return expiry, offset
+
+
+def _not_before(floor: datetime | None, expiry: datetime, field: str, given: Any) -> None:
+    if floor is not None and expiry < floor:
+        raise validation_error(
+            ["body", field],
+            f"the cards would expire sooner than the program's minimumExpiryDays allow "
+            f"(not before {floor.isoformat()})",
+            input_=given,
+        )

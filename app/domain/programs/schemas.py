@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AnyHttpUrl, Field, field_validator, model_validator
 
-from app.lib.expiration import ExpirationOffset
+from app.lib.expiration import MINIMUM_EXPIRY_DAYS_MAX, ExpirationOffset
 from app.lib.money import CURRENCIES
 from app.lib.phones import REGIONS
 from app.lib.schema import ApiRequest, ApiResponse, with_example
@@ -42,6 +42,18 @@ Channels = Annotated[
 ]
 
 
+MinimumExpiryDays = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MINIMUM_EXPIRY_DAYS_MAX,
+        description="The soonest its cards may expire, in days from issue (e.g. 1825: US "
+        "consumer gift cards may not expire within five years, Regulation E). A bulk request "
+        "that would expire sooner is a 422; the default expiry is the later of a year and this.",
+    ),
+]
+
+
 class ProgramCreate(ApiRequest):
     model_config = with_example({"name": "Holiday 2026", "currency": "USD", "syncThreshold": 50})
 
@@ -54,6 +66,7 @@ class ProgramCreate(ApiRequest):
     phone_region: PhoneRegion = "US"
     notification_channels: Channels | None = None
     expiration_offset: ExpirationOffset | None = None
+    minimum_expiry_days: MinimumExpiryDays | None = None
 
     @field_validator("currency")
     @classmethod
@@ -71,7 +84,8 @@ def _left_out() -> Any:
 
 class ProgramUpdate(ApiRequest):
     """The fields to change, and only those: a field left out keeps its value; `null`
-    clears `callbackUrl`, `defaultShippingConfigId` and `expirationOffset`."""
+    clears `callbackUrl`, `defaultShippingConfigId`, `expirationOffset` and
+    `minimumExpiryDays`."""
 
     model_config = with_example({"defaultShippingConfigId": "65f1c0ffee0000000000beef"})
 
@@ -82,6 +96,7 @@ class ProgramUpdate(ApiRequest):
     phone_region: PhoneRegion = _left_out()
     notification_channels: Channels = _left_out()
     expiration_offset: ExpirationOffset | None = None
+    minimum_expiry_days: MinimumExpiryDays | None = None
 
     @model_validator(mode="after")
     def changes_something(self) -> "ProgramUpdate":
@@ -108,6 +123,7 @@ class ProgramOut(ApiResponse):
         description="The channels a recipient with both an email and a phone is notified on",
     )
     expiration_offset: ExpirationOffset | None = None
+    minimum_expiry_days: int | None = None
     created_at: UtcDatetime
 
     @classmethod
@@ -123,5 +139,6 @@ class ProgramOut(ApiResponse):
             phone_region=program.phone_region,
             notification_channels=program.notification_channels or list(NotificationChannel),
             expiration_offset=program.expiration_offset,
+            minimum_expiry_days=program.minimum_expiry_days,
             created_at=program.created_at,
         )

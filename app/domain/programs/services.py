@@ -2,6 +2,8 @@ from typing import Any
 
 from app.domain.programs.schemas import ProgramCreate, ProgramUpdate
 from app.lib.errors import NotFoundError, validation_error
+from app.lib.expiration import ExpirationOffset, earliest_expiry
+from app.lib.types import utcnow
 from app.lib.url_safety import require_safe_url
 from app.storage.models import Program
 from app.storage.resources import Resources
@@ -19,6 +21,7 @@ class ProgramService:
             )
         if data.default_shipping_config_id:
             await self._require_shipping_config(merchant_id, data.default_shipping_config_id)
+        _require_lasting_offset(data.expiration_offset, data.minimum_expiry_days)
         program = Program(
             merchant_id=merchant_id,
             name=data.name,
@@ -30,6 +33,7 @@ class ProgramService:
             phone_region=data.phone_region,
             notification_channels=data.notification_channels,
             expiration_offset=data.expiration_offset,
+            minimum_expiry_days=data.minimum_expiry_days,
         )
         await self.res.db.programs.insert(program)
         return program
@@ -45,9 +49,17 @@ class ProgramService:
 
     async def update(self, merchant_id: str, program_id: str, data: ProgramUpdate) -> Program:
         """Changes the fields given (and only those), after the same checks as at creation."""
-        await self.get(merchant_id, program_id)
+        current = await self.get(merchant_id, program_id)
         changes = data.changes()
         await self._check_changes(merchant_id, changes)
+        given = data.model_fields_set
+        _require_lasting_offset(
+            data.expiration_offset if "expiration_offset" in given else current.expiration_offset,
+            data.minimum_expiry_days
+            if "minimum_expiry_days" in given
+            else current.minimum_expiry_days,
+            "expirationOffset" if "expiration_offset" in given else "minimumExpiryDays",
+        )
         program = await self.res.db.programs.update(merchant_id, program_id, changes)
         if program is None:
             raise NotFoundError("Program not found.", code="program_not_found")
@@ -75,3 +87,17 @@ class ProgramService:
         self, merchant_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Program], str | None]:
         return await self.res.db.programs.page(merchant_id, limit, cursor)
+
+
+def _require_lasting_offset(
+    offset: ExpirationOffset | None, minimum_days: int | None, field: str = "expirationOffset"
+) -> None:
+    """A program's default offset may not expire its cards sooner than its own minimum."""
+    now = utcnow()
+    floor = earliest_expiry(now, minimum_days)
+    if offset is not None and floor is not None and offset.expiry_from(now) < floor:
+        raise validation_error(
+            ["body", field],
+            f"the expirationOffset expires cards sooner than minimumExpiryDays ({minimum_days})",
+            input_=offset.model_dump(mode="json", by_alias=True),
+        )

@@ -23,6 +23,8 @@ class Program(Document):
     notification_channels: list[NotificationChannel] | None = None
     # the cards' expiry when a batch gives neither expiresAt nor expirationOffset
     expiration_offset: ExpirationOffset | None = None
+    # the soonest its cards may expire, in days from issue (e.g. 1,825: Regulation E)
+    minimum_expiry_days: int | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     class Settings:
