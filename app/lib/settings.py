@@ -58,7 +58,10 @@ class Settings(BaseSettings):
     max_count: int = 1_000_000
     max_recipients: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
-    idempotency_ttl_seconds: int = 86_400
+    idempotency_ttl_seconds: int = 86_400  # the fast record in Redis (a replayable response)
+    # how long a bulk request's key is honoured: its durable claim in MongoDB names the batch,
+    # which answers a replay (card numbers from the vault) after the Redis record expired
+    idempotency_days: int = 90
     idempotency_lock_seconds: int = 300
 
     batch_chunk_size: int = 5_000

@@ -36,7 +36,7 @@ IdempotencyKey = Annotated[
     Parameter(
         header="Idempotency-Key",
         max_length=255,
-        description="Makes the request safely retryable for 24 h",
+        description="Makes the request safely retryable for 90 days (IDEMPOTENCY_DAYS)",
     ),
 ]
 

@@ -6,6 +6,10 @@ issue a second batch. So a bulk request with a key also claims the key in MongoD
 is unique) before anything is written, naming the issuance it is about to create; a retry that
 finds the claim answers with that issuance instead of issuing again. A claim whose issuance
 does not exist (the first attempt failed and was undone, or died) is taken over.
+
+The claim lives IDEMPOTENCY_DAYS (90), the Redis record a day: after that the claim alone
+answers a replay, rebuilt from the batch (an inline batch's card numbers decrypted from the
+vault, never stored anywhere else).
 """
 
 import hashlib

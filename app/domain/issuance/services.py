@@ -70,7 +70,7 @@ class IssuanceService:
                 request_keys.key_id(merchant_id, idempotency_key),
                 str(issuance.id),
                 request_keys.fingerprint(program_id, request.model_dump_json()),
-                self.res.settings.idempotency_ttl_seconds,
+                self.res.settings.idempotency_days * 86_400,
             )
             if earlier is not None:
                 log.info("bulk issuance %s answered again for its key", earlier.id)
