@@ -21,7 +21,7 @@ per recovery of the chain; they stop when nothing is left to lease.
 import logging
 import time
 
-from app.domain.issuance import completion_callback, csv_export, failure, parts
+from app.domain.issuance import activation, completion_callback, csv_export, failure, parts
 from app.domain.issuance.lanes import Lane, busy_here, running_here
 from app.lib import jobs
 from app.lib.logging import bind_ids
@@ -66,6 +66,7 @@ async def _run_main(
     lane = Lane(res, issuance, parts.MAIN_LANE, issuance.resumes)
     started = time.monotonic()
     while True:
+        step_started = time.monotonic()
         await res.db.issuances.beat(issuance_id)
         stepped = await lane.step(issuance)
         if stepped is not None:
@@ -81,8 +82,7 @@ async def _run_main(
         if stepped is None:  # every open part is another lane's: wait for them
             await _hand_off(res, issuance, job_id, wait=True)
             return
-        elapsed = time.monotonic() - started
-        if elapsed >= slice_seconds and (not lane.filling() or elapsed >= stretch_seconds):
+        if _time_to_go(started, step_started, lane, slice_seconds, stretch_seconds):
             await lane.keep()
             await _hand_off(res, issuance, job_id)
             return
@@ -124,6 +124,7 @@ async def _run_helper(
     lane = Lane(res, issuance, lane_name, issuance.resumes)
     started = time.monotonic()
     while True:
+        step_started = time.monotonic()
         await res.db.issuances.beat(issuance_id)
         stepped = await lane.step(issuance)
         if stepped is None or parts.all_done(stepped, res.settings.csv_part_rows):
@@ -133,11 +134,22 @@ async def _run_helper(
             await _leave_if_stopped(res, issuance_id, lane_name)
             return
         issuance = stepped
-        elapsed = time.monotonic() - started
-        if elapsed >= slice_seconds and (not lane.filling() or elapsed >= stretch_seconds):
+        if _time_to_go(started, step_started, lane, slice_seconds, stretch_seconds):
             await lane.keep()
             await jobs.enqueue_helper(res.redis, issuance_id, lane_name, step + 1)
             return
+
+
+def _time_to_go(
+    started: float, step_started: float, lane: Lane, slice_seconds: float, stretch_seconds: float
+) -> bool:
+    """Hand off once the slice is spent (the stretch, while a CSV part is half filled), or
+    before a next step that would end past it: a step takes about as long as the last one,
+    and on a busy database that can be seconds, which would run the job into its timeout
+    (and lose the part's rows held in this process)."""
+    now = time.monotonic()
+    budget = stretch_seconds if lane.filling() else slice_seconds
+    return now - started + (now - step_started) >= budget
 
 
 async def _owned(res: Resources, issuance_id: str, job_id: str) -> BulkIssuance | None:
@@ -190,6 +202,7 @@ async def _complete(res: Resources, issuance: BulkIssuance) -> None:
     if await res.db.issuances.complete(str(issuance.id), key):
         log.info("bulk issuance %s completed: %d cards", issuance.id, issuance.requested_count)
         await completion_callback.release(res, callback)
+        await activation.schedule(res, issuance)  # its cards were left scheduled while issuing
 
 
 async def _hand_off(
