@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.resources = await Resources.open(settings)
+        await app.state.resources.store.keep_exports_for(settings.export_retention_days)
         try:
             yield
         finally:

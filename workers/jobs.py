@@ -15,7 +15,14 @@ from arq import Retry
 from app.domain.fulfillment import auto as auto_fulfillment
 from app.domain.fulfillment import submission
 from app.domain.fulfillment import webhooks as fulfillment_webhooks
-from app.domain.issuance import batch, completion_callback, failed_export, recovery, status_chain
+from app.domain.issuance import (
+    activation,
+    batch,
+    completion_callback,
+    failed_export,
+    recovery,
+    status_chain,
+)
 from app.domain.notifications import sending as notifications
 from app.domain.tasks import callbacks
 from app.domain.webhooks import outbox
@@ -206,12 +213,20 @@ async def deliver_callback(ctx: JobContext, issuance_id: str) -> None:
 
 
 async def sweep(ctx: JobContext) -> None:
-    """Cron: restart queued batches whose chain of jobs broke; queue the notifications due."""
+    """Cron: restart queued batches whose chain of jobs broke; queue the notifications due,
+    and the scheduled activations whose job was lost."""
     recovered = await recovery.recover_stale_tasks(_res(ctx))
     recovered += await status_chain.recover_stale_changes(_res(ctx))  # deactivate / activate
+    recovered += await activation.queue_due(_res(ctx))
     requeued = await notifications.queue_due(_res(ctx))
     if recovered or requeued:
         log.info("sweep: %d task(s) recovered, %d notification(s) queued", recovered, requeued)
+
+
+async def activate_scheduled(ctx: JobContext, issuance_id: str) -> None:
+    """A batch's scheduled cards become active: one range update (issuance/activation.py)."""
+    bind_ids(issuance_id=issuance_id)
+    await activation.run(_res(ctx), issuance_id)
 
 
 async def submit_fulfillment_order(ctx: JobContext, order_id: str) -> None:

@@ -61,6 +61,13 @@ class WorkerSettings(WorkerSettingsBase):
         func(jobs.help_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
         func(jobs.export_failed_issuance, max_tries=_settings.job_max_tries, timeout=_timeout),
         func(jobs.switch_card_status, max_tries=_settings.job_max_tries, timeout=_timeout),
+        # no kept result: its one id per batch may be queued again once it ended
+        func(
+            jobs.activate_scheduled,
+            max_tries=_settings.job_max_tries,
+            timeout=_timeout,
+            keep_result=0,
+        ),
         # no kept result: the sweep queues the card's next try under the same job id
         func(jobs.send_notification, timeout=_timeout, keep_result=0),
         # one attempt each: the outbox schedules the next (attempt ids are unique, none kept)

@@ -23,6 +23,7 @@ TASK_RETRY = "/v2/giftcards/tasks/{taskId:str}/retry"
 TASK_CANCEL = "/v2/giftcards/tasks/{taskId:str}/cancel"
 BULK_ISSUANCE_DEACTIVATE = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}/deactivate"
 BULK_ISSUANCE_ACTIVATE = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}/activate"
+BULK_ISSUANCE_EXPORT = "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}/export"
 BULK_ISSUANCE_NOTIFICATIONS_RESEND = (
     "/v2/giftcards/bulk-issuances/{bulkIssuanceId:str}/notifications/resend"
 )

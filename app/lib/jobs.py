@@ -4,6 +4,8 @@ Job ids make enqueueing idempotent: arq refuses a second job with an id that is 
 running, or still has a kept result.
 """
 
+import time
+
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 
@@ -16,6 +18,7 @@ SUBMIT_ORDER = "submit_fulfillment_order"
 DELIVER_FULFILLMENT_WEBHOOK = "deliver_fulfillment_webhook"  # older versions' jobs, too
 DELIVER_WEBHOOK = "deliver_webhook"  # one attempt of an outbox delivery
 SWITCH_CARD_STATUS = "switch_card_status"
+ACTIVATE_SCHEDULED = "activate_scheduled"
 _ALIVE = (JobStatus.queued, JobStatus.deferred, JobStatus.in_progress)
 
 
@@ -115,3 +118,15 @@ async def enqueue_submit_order(
     job_id = f"fulfill:{order_id}" + (f":p{after_part}" if after_part else "")
     job_id += f":r{recovery}" if recovery else ""
     await redis.enqueue_job(SUBMIT_ORDER, order_id, _job_id=job_id)
+
+
+async def enqueue_activation(redis: ArqRedis, issuance_id: str, due_ms: int) -> None:
+    """The batch's scheduled activation, run at `due_ms` (or at once when past). One id per
+    batch, no result kept: while one is queued or running another is dropped, and once it
+    ended the batch may be queued again (the job itself is idempotent)."""
+    await redis.enqueue_job(
+        ACTIVATE_SCHEDULED,
+        issuance_id,
+        _job_id=f"activate:{issuance_id}",
+        _defer_by=max(due_ms / 1000 - time.time(), 0),
+    )

@@ -4,6 +4,7 @@ boto3 is synchronous: every call runs in a worker thread so the event loop keeps
 """
 
 import asyncio
+import logging
 from typing import Any
 
 import boto3
@@ -11,6 +12,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from app.lib.settings import Settings
+
+EXPORTS_PREFIX = "exports/"  # every CSV key starts so (issuance/csv_export.py)
+log = logging.getLogger(__name__)
 
 
 class ObjectStore:
@@ -39,6 +43,27 @@ class ObjectStore:
             aws_secret_access_key=settings.s3_secret_key,
             config=config,
         )
+
+    async def keep_exports_for(self, days: int) -> None:
+        """A lifecycle rule deletes what is under `exports/` (CSVs of card numbers, a lane's
+        spooled rows) `days` after it was written; 0: no rule. Only a note in the log when the
+        store refuses (a store without lifecycle rules keeps the exports until deleted)."""
+        if days <= 0:
+            return
+        rule = {
+            "ID": "exports-retention",
+            "Filter": {"Prefix": EXPORTS_PREFIX},
+            "Status": "Enabled",
+            "Expiration": {"Days": days},
+        }
+        try:
+            await asyncio.to_thread(
+                self._client.put_bucket_lifecycle_configuration,
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": [rule]},
+            )
+        except Exception as exc:
+            log.warning("exports are kept: no lifecycle rule on the bucket (%s)", exc)
 
     async def ping(self) -> None:
         await asyncio.to_thread(self._client.head_bucket, Bucket=self.bucket)

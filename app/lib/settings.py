@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # how long a bulk request's key is honoured: its durable claim in MongoDB names the batch,
     # which answers a replay (card numbers from the vault) after the Redis record expired
     idempotency_days: int = 90
+    # CSVs of card numbers (and a lane's spooled rows) are deleted this long after they were
+    # written, by a lifecycle rule on the bucket set at start-up (0: no rule)
+    export_retention_days: int = 30
     idempotency_lock_seconds: int = 300
 
     batch_chunk_size: int = 5_000

@@ -24,11 +24,13 @@ STOPPED_TASK = (TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
 class TaskType(StrEnum):
-    """What a task does: issue a queued batch, or switch every card of a batch off or on."""
+    """What a task does: issue a queued batch, switch every card of a batch off or on, or
+    write a fresh CSV of a batch's cards (an export)."""
 
     BULK_ISSUE = "bulk_issue"
     DEACTIVATE = "deactivate"
     ACTIVATE = "activate"
+    EXPORT = "export"
 
 
 class IssuanceMode(StrEnum):
@@ -37,9 +39,12 @@ class IssuanceMode(StrEnum):
 
 
 class CardStatus(StrEnum):
-    """Stored: active or inactive (a batch's deactivate / activate). Read: a card past its
-    `expiresAt` is `expired`, whatever it stored (no job rewrites cards as time passes)."""
+    """Stored: scheduled (until the batch's `activatesAt`), active or inactive (a batch's
+    deactivate / activate). Read: a scheduled card past its `activatesAt` is `active` (its
+    batch's one range update may be a moment late), and a card past its `expiresAt` is
+    `expired`, whatever it stored (no job rewrites cards as time passes)."""
 
+    SCHEDULED = "scheduled"
     ACTIVE = "active"
     INACTIVE = "inactive"
     EXPIRED = "expired"

@@ -155,5 +155,15 @@ def _recipient(card: CardView) -> Recipient | None:
 
 
 def _status(card: CardView) -> CardStatus:
-    """Its stored status, or `expired` once past its expiry."""
-    return CardStatus.EXPIRED if as_utc(card.expires_at) <= utcnow() else card.status
+    """Its stored status, `expired` once past its expiry, and a scheduled card `active` once
+    past its activation (its batch's range update may be a moment late)."""
+    now = utcnow()
+    if as_utc(card.expires_at) <= now:
+        return CardStatus.EXPIRED
+    if (
+        card.status == CardStatus.SCHEDULED
+        and card.activates_at
+        and as_utc(card.activates_at) <= now
+    ):
+        return CardStatus.ACTIVE
+    return card.status

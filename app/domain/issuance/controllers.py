@@ -22,6 +22,7 @@ from app.domain.urls import (
     BULK_ISSUANCE,
     BULK_ISSUANCE_ACTIVATE,
     BULK_ISSUANCE_DEACTIVATE,
+    BULK_ISSUANCE_EXPORT,
     BULK_ISSUE,
     task_location,
 )
@@ -164,6 +165,28 @@ class IssuanceController(Controller):
     ) -> Response[BulkIssuanceOut | BulkIssuanceAsyncResponse]:
         switched = await status_changes.switch(merchant_id, bulkIssuanceId, TaskType.ACTIVATE)
         return _switch_response(switched)
+
+    @post(
+        BULK_ISSUANCE_EXPORT,
+        operation_id="exportBulkIssuance",
+        summary="Write a fresh CSV of a bulk issuance's cards",
+        description="Any time after the batch ended (its first CSV is deleted after "
+        "EXPORT_RETENTION_DAYS): 202 with a task (`type: export`) that writes a new CSV of its "
+        "cards, rebuilt from the vault; once completed the task's `csvDownloadUrl`, and the "
+        "batch's from then on, link it. A batch still issuing is a 409 `batch_in_progress`.",
+        status_code=HTTP_202_ACCEPTED,
+        **documented(404, 409, post=True),
+    )
+    async def export(
+        self,
+        merchant_id: str,
+        bulkIssuanceId: BulkIssuanceRef,
+        status_changes: StatusChangeService,
+        idempotency_key: IdempotencyKey = None,  # honoured by the idempotency middleware
+    ) -> Response[BulkIssuanceAsyncResponse]:
+        task = await status_changes.export(merchant_id, bulkIssuanceId)
+        headers = {"Location": task_location(task.task_id), **retry_after(0)}
+        return Response(task, status_code=HTTP_202_ACCEPTED, headers=headers)
 
 
 def _switch_response(switched: Switched) -> Response[Switched]:

@@ -97,9 +97,11 @@ async def export_range(
     upload_id: str,
     part: int,
     ranges: list[tuple[int, int | None]],
+    key: str | None = None,
 ) -> str:
-    """Uploads as part `part` the cards with seq in each [start, end) of `ranges` (no end:
-    every card from start on), in order, the header in part 1. Returns the part's ETag."""
+    """Uploads as part `part` (of the upload under `key`, by default the issuance's CSV) the
+    cards with seq in each [start, end) of `ranges` (no end: every card from start on), in
+    order, the header in part 1. Returns the part's ETag."""
     rows = RowFormat.for_issuance(issuance)
     chunks = [encode_rows([rows.header()])] if part == 1 else []
     pending: list[list[str]] = []
@@ -111,7 +113,7 @@ async def export_range(
                 pending = []
     chunks.append(encode_rows(pending))
     body = b"".join(chunks)
-    etag = await store.upload_part(csv_key(issuance), upload_id, part, body)
+    etag = await store.upload_part(key or csv_key(issuance), upload_id, part, body)
     log.debug("issuance %s: CSV part %d (%d bytes) uploaded", issuance.id, part, len(body))
     return etag
 

@@ -27,7 +27,7 @@ writes a CSV of its own under a new key, so nothing this chain still does can to
 import logging
 import time
 
-from app.domain.issuance import csv_export, failure, part_buffer, parts
+from app.domain.issuance import activation, csv_export, failure, part_buffer, parts
 from app.lib import jobs
 from app.lib.types import now_ms
 from app.storage.models import BulkIssuance
@@ -78,6 +78,7 @@ async def settle(res: Resources, issuance: BulkIssuance, job_id: str) -> BulkIss
         return None
     cards = await failure.count_cards(res, issuance)
     await res.db.issuances.settle_cards(issuance, job_id, cards)
+    await activation.schedule(res, issuance)  # scheduled cards: no lane inserts any more
     return await _owned(res, str(issuance.id), job_id)
 
 

@@ -22,7 +22,7 @@ from app.lib.expiration import ExpirationOffset
 from app.lib.money import format_minor, to_decimal
 from app.lib.schema import ApiRequest, ApiResponse, with_example
 from app.lib.settings import get_settings
-from app.lib.types import OBJECT_ID_PATTERN, TOKEN_PATTERN, UtcDatetime
+from app.lib.types import OBJECT_ID_PATTERN, TOKEN_PATTERN, UtcDatetime, now_ms
 from app.storage.models import BulkIssuance, Personalization, StatusChange
 from app.storage.models.parts import DEFAULT_THERMAL_COLOR
 from app.storage.states import CardStatus, IssuanceMode, TaskStatus
@@ -135,6 +135,11 @@ class BulkIssueGiftCardRequest(ApiRequest):
         description="Instead of expiresAt: the cards expire this long after the batch is "
         "accepted (Marqeta's rounding). Neither: the program's expirationOffset, else a year.",
     )
+    activates_at: datetime | None = Field(
+        default=None,
+        description="The cards are `scheduled` (not usable) until then, and `active` from then "
+        "on; before their expiry. Left out: the program's activationOffset, else at once.",
+    )
     token: Annotated[str, Field(pattern=TOKEN_PATTERN, max_length=36)] | None = Field(
         default=None,
         description="Your own reference for the bulk issuance, unique per merchant (409 "
@@ -145,7 +150,7 @@ class BulkIssueGiftCardRequest(ApiRequest):
     shipping_config_id: Annotated[str, Field(pattern=OBJECT_ID_PATTERN)] | None = None
     card_personalization: CardPersonalization | None = None
 
-    @field_validator("expires_at")
+    @field_validator("expires_at", "activates_at")
     @classmethod
     def in_the_future(cls, value: datetime | None) -> datetime | None:
         if value is None:
@@ -289,7 +294,10 @@ class BulkIssuanceOut(ApiResponse):
     card_status: CardStatus = Field(
         default=CardStatus.ACTIVE,
         description="What the latest deactivate / activate set its cards to (while its task "
-        "runs: what they are being set to)",
+        "runs: what they are being set to); `scheduled` until activatesAt",
+    )
+    activates_at: UtcDatetime | None = Field(
+        default=None, description="When its cards became (or become) active, if scheduled"
     )
     status_change_task_id: str | None = Field(
         default=None, description="The task of the latest deactivate / activate"
@@ -327,7 +335,18 @@ class BulkIssuanceOut(ApiResponse):
             card_personalization=issuance.personalization,
             name_line1_start_index=issuance.name_line1_start_index,
             name_line1_end_index=issuance.name_line1_end_index,
-            card_status=issuance.card_status,
+            card_status=_card_status(issuance),
+            activates_at=issuance.activates_at,
             status_change_task_id=issuance.status_change_id,
             fulfillment=BatchFulfillmentOut.from_issuance(issuance, issued_count(issuance)),
         )
+
+
+def _card_status(issuance: BulkIssuance) -> CardStatus:
+    """`scheduled` reads `active` once its time has passed (the range update may lag)."""
+    due = issuance.activates_ms is not None and issuance.activates_ms <= now_ms()
+    return (
+        CardStatus.ACTIVE
+        if issuance.card_status == CardStatus.SCHEDULED and due
+        else issuance.card_status
+    )

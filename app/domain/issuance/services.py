@@ -9,7 +9,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.domain.issuance import csv_export, request_keys, tokens
+from app.domain.issuance import activation, csv_export, request_keys, tokens
 from app.domain.issuance.generation import CardFactory, insert_cards
 from app.domain.issuance.physical import check_physical, shipping_config_of
 from app.domain.issuance.recipients import recipients_of
@@ -34,7 +34,7 @@ from app.storage.models import (
     Program,
 )
 from app.storage.resources import Resources
-from app.storage.states import STOPPED_TASK, IssuanceMode, TaskStatus
+from app.storage.states import STOPPED_TASK, CardStatus, IssuanceMode, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ class IssuanceService:
             issuance.name_line1_start_index, issuance.name_line1_end_index = start, end
         try:
             if request.size <= program.sync_threshold:
-                return Issued(await self._issue_inline(issuance))
-            return Issued(await self._accept(issuance))
+                issued = Issued(await self._issue_inline(issuance))
+            else:
+                issued = Issued(await self._accept(issuance))
         except BaseException:
             with contextlib.suppress(Exception):
                 await request_keys.release(db, claim)
@@ -96,6 +97,8 @@ class IssuanceService:
                 with contextlib.suppress(Exception):
                     await db.postfix_counters.release(issuance.program_id, first, last)
             raise
+        await activation.schedule(self.res, issuance)
+        return issued
 
     async def _take_token(
         self, issuance: BulkIssuance, claim: request_keys.Claim | None
@@ -127,6 +130,7 @@ class IssuanceService:
         recipients = recipients_of(program, request)
         looks = request.card_personalization
         expires_at, offset = _expiry(request, program, now)
+        activates_at = _activation(request, program, now, expires_at)
         return BulkIssuance(
             id=issuance_id,
             merchant_id=program.merchant_id,
@@ -149,6 +153,9 @@ class IssuanceService:
             ),
             expires_at=expires_at,
             expiration_offset=offset,
+            activates_at=activates_at,
+            activates_ms=None if activates_at is None else int(activates_at.timestamp() * 1000),
+            card_status=CardStatus.ACTIVE if activates_at is None else CardStatus.SCHEDULED,
             token=request.token,
             recipients=recipients,
             notification_channels=program.notification_channels,
@@ -264,12 +271,12 @@ class IssuanceService:
 
     def download_url(self, issuance: BulkIssuance) -> str | None:
         """A completed batch's CSV; a failed or cancelled one's (the cards it issued) once it
-        is written."""
+        is written; the latest fresh export's, once there is one (POST .../export)."""
         key = None
         if issuance.status == TaskStatus.COMPLETED:
-            key = issuance.csv_key
+            key = issuance.export_key or issuance.csv_key
         elif issuance.status in STOPPED_TASK:
-            key = issuance.failed_csv_key
+            key = issuance.export_key or issuance.failed_csv_key
         return self.res.store.presigned_get(key) if key else None
 
 
@@ -289,6 +296,26 @@ def _expiry(
     expiry = offset.expiry_from(accepted)
     _not_before(floor, expiry, "expirationOffset", offset.model_dump(mode="json", by_alias=True))
     return expiry, offset
+
+
+def _activation(
+    request: BulkIssueGiftCardRequest, program: Program, accepted: datetime, expiry: datetime
+) -> datetime | None:
+    """activatesAt, else the program's activationOffset from acceptance, else None (at once);
+    it must come before the expiry (422 at activatesAt)."""
+    if request.activates_at is not None:
+        at = request.activates_at
+    elif program.activation_offset is not None:
+        at = program.activation_offset.activation_from(accepted)
+    else:
+        return None
+    if at >= expiry:
+        raise validation_error(
+            ["body", "activatesAt"],
+            "the cards would activate only after they expire",
+            input_=at.isoformat(),
+        )
+    return at
 
 
 def _not_before(floor: datetime | None, expiry: datetime, field: str, given: Any) -> None:

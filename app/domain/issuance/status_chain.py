@@ -15,12 +15,13 @@ the same cron as the issuing sweeper) re-queues a change whose chain broke, and 
 import logging
 import time
 
+from app.domain.issuance import reexport
 from app.lib import jobs
 from app.lib.types import now_ms
 from app.storage.models import StatusChange
 from app.storage.repositories import StaleTask
 from app.storage.resources import Resources
-from app.storage.states import FINISHED_TASK
+from app.storage.states import FINISHED_TASK, TaskType
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ async def advance(res: Resources, change_id: str, job_id: str, slice_seconds: fl
     change = await _owned(res, change_id, job_id)
     if change is None:
         return
-    if not await _claimed(res, change):
+    exporting = change.task_type == TaskType.EXPORT  # claims nothing: the cards stay as they are
+    if not exporting and not await _claimed(res, change):
         await fail(res, change_id, "superseded: the batch names another status change")
         return
     await res.db.status_changes.mark_running(change_id)
@@ -45,9 +47,14 @@ async def advance(res: Resources, change_id: str, job_id: str, slice_seconds: fl
     while True:
         await res.db.status_changes.beat(change_id)
         if change.done_seq >= change.end_seq:
+            if exporting:
+                await reexport.finish(res, change)
             await _complete(res, change)
             return
-        await _switch_chunk(res, change)
+        if exporting:
+            await reexport.write_part(res, change)
+        else:
+            await _switch_chunk(res, change)
         change = await _owned(res, change_id, job_id)
         if change is None:
             return
@@ -92,9 +99,9 @@ async def _switch_chunk(res: Resources, change: StatusChange) -> None:
 async def _complete(res: Resources, change: StatusChange) -> None:
     if await res.db.status_changes.complete(str(change.id)):
         log.info(
-            "bulk issuance %s: every card %s (status change %s)",
+            "bulk issuance %s: %s done (task %s)",
             change.bulk_issuance_id,
-            change.target,
+            change.task_type,
             change.id,
         )
 

@@ -16,6 +16,7 @@ import logging
 
 from bson import ObjectId
 
+from app.domain.issuance import reexport
 from app.domain.issuance.schemas import BulkIssuanceAsyncResponse, BulkIssuanceOut
 from app.domain.issuance.services import IssuanceService
 from app.domain.issuance.status_chain import run_inline
@@ -37,6 +38,10 @@ Switched = BulkIssuanceOut | BulkIssuanceAsyncResponse  # the batch (200) or its
 class StatusChangeService:
     def __init__(self, resources: Resources) -> None:
         self.res = resources
+
+    async def export(self, merchant_id: str, reference: str) -> BulkIssuanceAsyncResponse:
+        """A fresh CSV of the batch's cards, as a task (issuance/reexport.py)."""
+        return await reexport.start(self.res, merchant_id, reference)
 
     async def switch(self, merchant_id: str, reference: str, task_type: TaskType) -> Switched:
         """The batch named by its id or its token."""

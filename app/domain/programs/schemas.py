@@ -2,6 +2,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AnyHttpUrl, Field, field_validator, model_validator
 
+from app.lib.activation import ActivationOffset
 from app.lib.expiration import MINIMUM_EXPIRY_DAYS_MAX, ExpirationOffset
 from app.lib.money import CURRENCIES
 from app.lib.phones import REGIONS
@@ -67,6 +68,11 @@ class ProgramCreate(ApiRequest):
     notification_channels: Channels | None = None
     expiration_offset: ExpirationOffset | None = None
     minimum_expiry_days: MinimumExpiryDays | None = None
+    activation_offset: ActivationOffset | None = Field(
+        default=None,
+        description="A batch without activatesAt: its cards are `scheduled` until this long "
+        "after it is accepted (exact, no rounding). None: active at once.",
+    )
 
     @field_validator("currency")
     @classmethod
@@ -84,8 +90,8 @@ def _left_out() -> Any:
 
 class ProgramUpdate(ApiRequest):
     """The fields to change, and only those: a field left out keeps its value; `null`
-    clears `callbackUrl`, `defaultShippingConfigId`, `expirationOffset` and
-    `minimumExpiryDays`."""
+    clears `callbackUrl`, `defaultShippingConfigId`, `expirationOffset`, `minimumExpiryDays`
+    and `activationOffset`."""
 
     model_config = with_example({"defaultShippingConfigId": "65f1c0ffee0000000000beef"})
 
@@ -97,6 +103,11 @@ class ProgramUpdate(ApiRequest):
     notification_channels: Channels = _left_out()
     expiration_offset: ExpirationOffset | None = None
     minimum_expiry_days: MinimumExpiryDays | None = None
+    activation_offset: ActivationOffset | None = Field(
+        default=None,
+        description="A batch without activatesAt: its cards are `scheduled` until this long "
+        "after it is accepted (exact, no rounding). None: active at once.",
+    )
 
     @model_validator(mode="after")
     def changes_something(self) -> "ProgramUpdate":
@@ -124,6 +135,7 @@ class ProgramOut(ApiResponse):
     )
     expiration_offset: ExpirationOffset | None = None
     minimum_expiry_days: int | None = None
+    activation_offset: ActivationOffset | None = None
     created_at: UtcDatetime
 
     @classmethod
@@ -140,5 +152,6 @@ class ProgramOut(ApiResponse):
             notification_channels=program.notification_channels or list(NotificationChannel),
             expiration_offset=program.expiration_offset,
             minimum_expiry_days=program.minimum_expiry_days,
+            activation_offset=program.activation_offset,
             created_at=program.created_at,
         )

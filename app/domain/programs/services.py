@@ -34,6 +34,7 @@ class ProgramService:
             notification_channels=data.notification_channels,
             expiration_offset=data.expiration_offset,
             minimum_expiry_days=data.minimum_expiry_days,
+            activation_offset=data.activation_offset,
         )
         await self.res.db.programs.insert(program)
         return program

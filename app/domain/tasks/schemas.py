@@ -41,12 +41,13 @@ class TaskOut(ApiResponse):
     completed_at: UtcDatetime | None
     callback: CallbackOut | None = None
     # bulk_issue; deactivate / activate: requestedCount is the batch's cards to switch,
-    # issuedCount those switched so far
+    # issuedCount those switched so far; export: the cards to write, and the CSV once done
     type: TaskType = TaskType.BULK_ISSUE
     fulfillment: BatchFulfillmentOut | None = None  # a physical batch's (bulk issue tasks)
 
     @classmethod
-    def from_status_change(cls, change: StatusChange) -> "TaskOut":
+    def from_status_change(cls, change: StatusChange, csv_url: str | None = None) -> "TaskOut":
+        """A deactivate / activate, or an export (`csv_url`: its CSV, once completed)."""
         done = change.status == TaskStatus.COMPLETED
         return cls(
             task_id=str(change.id),
@@ -58,7 +59,7 @@ class TaskOut(ApiResponse):
             issued_count=change.card_count if done else min(change.done_seq, change.card_count),
             failed_count=0,
             progress=1.0 if done else round(change.done_seq / max(change.end_seq, 1), 4),
-            csv_download_url=None,
+            csv_download_url=csv_url if done else None,
             error=change.error if not done else None,
             created_at=change.created_at,
             started_at=change.started_at,

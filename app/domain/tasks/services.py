@@ -59,7 +59,8 @@ class TaskService:
         change = await self.res.db.status_changes.of_merchant(merchant_id, task_id)
         if change is None:
             raise NotFoundError("Task not found.", code="task_not_found")
-        return TaskOut.from_status_change(change)
+        url = self.res.store.presigned_get(change.csv_key) if change.csv_key else None
+        return TaskOut.from_status_change(change, url)
 
     async def retry(self, merchant_id: str, task_id: str) -> RetriedTask:
         """Resumes a failed or stuck batch (see issuance/resume.py). This process forgets the

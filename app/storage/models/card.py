@@ -72,6 +72,7 @@ class Card(Document):
     is_physical: bool = False
     design_template: str | None = None
     expires_at: datetime
+    activates_at: datetime | None = None  # a scheduled card's (its batch's activatesAt)
     recipient: Recipient | None = None
     notification: CardNotification | None = None
     shipping_config_id: str | None = None  # physical cards only
@@ -114,6 +115,7 @@ class CardView(BaseModel):
     is_physical: bool
     design_template: str | None = None
     expires_at: datetime
+    activates_at: datetime | None = None  # a scheduled card's (its batch's activatesAt)
     recipient: Recipient | None = None
     notification: CardNotification | None = None
     shipping_config_id: str | None = None

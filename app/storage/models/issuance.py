@@ -70,6 +70,7 @@ class BulkIssuance(Document):
     notification_channels: list[NotificationChannel] | None = None
     notifications_round: int = 0  # +1 on each reopening, so a sweep never closes a fresh round
     csv_key: str | None = None
+    export_key: str | None = None  # the latest fresh export's CSV (POST .../export), if any
     csv_upload_id: str | None = None
     csv_parts: dict[str, str] = {}  # part number -> ETag of the multipart CSV upload
     # the parts several workers share (issuance/parts.py): who holds an open part, how far
@@ -94,6 +95,9 @@ class BulkIssuance(Document):
     callback: CallbackState | None = None
     # what its cards were last set to (deactivate/activate), by the change it names
     card_status: CardStatus = CardStatus.ACTIVE
+    # `scheduled` cards become active then (issuance/activation.py); ms for the sweeper's query
+    activates_at: datetime | None = None
+    activates_ms: int | None = None
     status_change_id: str | None = None
     # physical: its cards' moves out of CREATED, per fulfillment status (`$inc`; CREATED is
     # then the issued count plus its entry), and the contribution each order change made
@@ -114,6 +118,8 @@ class BulkIssuance(Document):
             IndexModel([("status", ASCENDING), ("heartbeat_ms", ASCENDING)]),
             # the notification sweep: the few batches with a notification still to send
             IndexModel([("notifications_open", ASCENDING), ("queue", ASCENDING)]),
+            # the activation sweep: the few batches still scheduled
+            IndexModel([("card_status", ASCENDING), ("activates_ms", ASCENDING)]),
         ]
 
 

@@ -4,6 +4,7 @@ from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
+from app.lib.activation import ActivationOffset
 from app.lib.expiration import ExpirationOffset
 from app.storage.states import NotificationChannel
 
@@ -25,6 +26,8 @@ class Program(Document):
     expiration_offset: ExpirationOffset | None = None
     # the soonest its cards may expire, in days from issue (e.g. 1,825: Regulation E)
     minimum_expiry_days: int | None = None
+    # the cards' activation when a batch gives no activatesAt (None: at once)
+    activation_offset: ActivationOffset | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     class Settings:

@@ -7,7 +7,8 @@ from app.storage.states import SWITCHED_TO, CardStatus, IssuanceMode, TaskStatus
 
 
 class StatusChange(Document):
-    """A deactivate or activate of every card of one bulk issuance; its id is the task id.
+    """A deactivate or activate of every card of one bulk issuance, or a fresh CSV export of
+    them (POST .../export, issuance/reexport.py); its id is the task id.
 
     A collection of its own, not fields on the bulk issuance: the issuance's task fields
     (status, progress, `current_job`, heartbeat) describe its issuing, which a later status
@@ -23,7 +24,7 @@ class StatusChange(Document):
     merchant_id: str
     program_id: str
     bulk_issuance_id: str
-    task_type: TaskType  # DEACTIVATE | ACTIVATE
+    task_type: TaskType  # DEACTIVATE | ACTIVATE | EXPORT
     mode: IssuanceMode  # the batch's, shown on the task
     status: TaskStatus
     card_count: int  # the batch's cards when the change was asked for
@@ -36,6 +37,10 @@ class StatusChange(Document):
     current_job: str | None = None
     heartbeat_ms: int = 0
     recoveries: int = 0
+    # an export: its CSV (a multipart upload, one part per CSV_PART_ROWS seqs from done_seq)
+    csv_key: str | None = None
+    csv_upload_id: str | None = None
+    csv_parts: dict[str, str] = {}
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None

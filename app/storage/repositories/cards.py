@@ -70,7 +70,7 @@ class CardRepository(CardFulfillmentQueries):
             "design_template": issuance.design_template,
             "expires_at": issuance.expires_at,
             "shipping_config_id": issuance.shipping_config_id,
-        }
+        } | ({"activates_at": issuance.activates_at} if issuance.activates_at else {})
 
     @staticmethod
     def document(
@@ -179,6 +179,19 @@ class CardRepository(CardFulfillmentQueries):
                 number_enc=doc["number_enc"],
                 recipient=Recipient.model_validate(recipient) if recipient else None,
             )
+
+    async def activate_scheduled(self, program_id: str, issuance_id: str) -> int:
+        """The batch's cards still `scheduled` become `active`: one range update through the
+        batch's index (a card deactivated meanwhile is left as it is)."""
+        updated = await self.collection.update_many(
+            {
+                "program_id": program_id,
+                "bulk_issuance_id": issuance_id,
+                "status": CardStatus.SCHEDULED,
+            },
+            {"$set": {"status": CardStatus.ACTIVE}},
+        )
+        return updated.modified_count
 
     async def set_status(
         self, program_id: str, issuance_id: str, seqs: tuple[int, int], status: CardStatus

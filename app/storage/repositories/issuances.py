@@ -324,6 +324,35 @@ class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
         )
         return bool(claimed.modified_count)
 
+    async def record_export(self, issuance_id: str, csv_key: str) -> None:
+        """The batch's latest fresh export: its CSV link from now on."""
+        await self.collection.update_one(
+            {"_id": ObjectId(issuance_id)}, {"$set": {"export_key": csv_key}}
+        )
+
+    # ----------------------------------------------------------------- scheduled activation
+
+    async def activated(self, issuance_id: str) -> bool:
+        """The batch's cards are active now (unless its merchant switched them meanwhile)."""
+        done = await self.collection.update_one(
+            {"_id": ObjectId(issuance_id), "card_status": CardStatus.SCHEDULED},
+            {"$set": {"card_status": CardStatus.ACTIVE}},
+        )
+        return bool(done.modified_count)
+
+    async def due_activations(self, due_before_ms: int, limit: int) -> list[str]:
+        """Ended batches still `scheduled` whose activation time is before `due_before_ms`."""
+        found = self.collection.find(
+            {
+                "card_status": CardStatus.SCHEDULED,
+                "activates_ms": {"$lte": due_before_ms},
+                "status": {"$in": list(FINISHED_TASK)},
+                "cards_settled": True,
+            },
+            {"_id": 1},
+        ).limit(limit)
+        return [str(doc["_id"]) async for doc in found]
+
     # ----------------------------------------------------------------- the sweeper
 
     async def stale_tasks(self, queue: str, stale_before_ms: int, limit: int) -> list[StaleTask]:

@@ -85,6 +85,24 @@ class StatusChangeRepository:
     async def note_error(self, change_id: str, reason: str) -> None:
         await self.collection.update_one({"_id": ObjectId(change_id)}, {"$set": {"error": reason}})
 
+    # ----------------------------------------------------------------- an export's CSV
+
+    async def claim_export_upload(self, change_id: str, upload_id: str) -> str:
+        """Names `upload_id` the export's multipart upload unless a run named one first: the
+        one named (two runs racing both write under it)."""
+        await self.collection.update_one(
+            {"_id": ObjectId(change_id), "csv_upload_id": None},
+            {"$set": {"csv_upload_id": upload_id}},
+        )
+        found = await self.collection.find_one({"_id": ObjectId(change_id)}, {"csv_upload_id": 1})
+        return str((found or {}).get("csv_upload_id") or upload_id)
+
+    async def record_export_part(self, change_id: str, part: int, etag: str, seq: int) -> None:
+        await self.collection.update_one(
+            {"_id": ObjectId(change_id)},
+            {"$set": {f"csv_parts.{part}": etag}, "$max": {"done_seq": seq}},
+        )
+
     # ----------------------------------------------------------------- the sweeper
 
     async def stale(self, queue: str, stale_before_ms: int, limit: int) -> list[StaleTask]:
