@@ -289,6 +289,19 @@ async def api(http: httpx.AsyncClient, method: str, path: str, expect: int, **kw
     return r.json()
 
 
+async def poll(http: httpx.AsyncClient, path: str) -> dict:
+    """A poll, as a client polls: a 503 (the database too busy to answer in time, as the
+    embedded one can be under two workers) is asked again after its Retry-After."""
+    while True:
+        r = await http.get(path)
+        if r.status_code != 503:
+            break
+        await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+    if r.status_code != 200:
+        raise BenchError(f"GET {path}: {r.status_code} {r.text[:200]}")
+    return r.json()
+
+
 async def run_batch(ctx: Ctx, count: int) -> tuple[dict, float]:
     """POST a queued batch, poll its task every 0.2 s until completed: (task, seconds)."""
     t0 = time.perf_counter()
@@ -297,7 +310,7 @@ async def run_batch(ctx: Ctx, count: int) -> tuple[dict, float]:
     deadline = t0 + 120 + count / 200
     seen, last, changed, said = [], None, t0, 0.0
     while True:
-        task = await api(ctx.http, "GET", f"/v2/giftcards/tasks/{task_id}", 200)
+        task = await poll(ctx.http, f"/v2/giftcards/tasks/{task_id}")
         now = time.perf_counter()
         if task.get("status") == "completed":
             return task, now - t0
@@ -548,7 +561,7 @@ async def fig_fulfill(ctx: Ctx) -> None:
     issue |= {"shippingConfigId": config["id"]}
     task_id = (await api(ctx.http, "POST", ctx.bulk, 202, json=issue))["taskId"]
     deadline = time.perf_counter() + 120 + n / 200
-    while (await api(ctx.http, "GET", f"/v2/giftcards/tasks/{task_id}", 200))["status"] not in (
+    while (await poll(ctx.http, f"/v2/giftcards/tasks/{task_id}"))["status"] not in (
         "completed",
         "failed",
     ):
