@@ -7,9 +7,10 @@ of them) and marks the part done. The batch's main chain and its helpers are all
 """
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from app.domain.issuance import csv_export, part_buffer, parts
 from app.domain.issuance.generation import CardFactory, insert_range
@@ -24,6 +25,7 @@ from app.storage.states import IssuanceMode
 log = logging.getLogger(__name__)
 CSV = csv_export.CSV_TYPE
 _here: Counter[str] = Counter()  # issuance id → lanes of it running in this process
+SLOW_SECONDS = 5.0  # a piece of a step that takes this long is logged (a warning)
 
 
 @contextmanager
@@ -60,9 +62,10 @@ class Lane:
         every open part is done or leased to another lane (or the batch stopped)."""
         now = now_ms()
         for number in parts.claimable(issuance, self.rows, self.name, now):
-            claimed = await self.res.db.issuances.claim_part(
-                self.issuance_id, self.run, number, self.name, now, now + self.lease_ms
-            )
+            async with self._timed(f"leasing part {number}"):
+                claimed = await self.res.db.issuances.claim_part(
+                    self.issuance_id, self.run, number, self.name, now, now + self.lease_ms
+                )
             if claimed is not None:
                 # a lane held it before: rows of it may be spooled (its own, or a dead lane's)
                 held = str(number) in issuance.part_claims
@@ -79,16 +82,19 @@ class Lane:
             found = csv_export.read_rows(
                 self.res.vault, self.res.db.cards, issuance, self.format, rows.next_seq, upto
             )
-            rows.add([row async for row in found], upto)
+            async with self._timed(f"reading back cards {rows.next_seq}-{upto}"):
+                rows.add([row async for row in found], upto)
             if not rows.complete:
                 return issuance
         elif start < part.end:
             end = min(start + self.res.settings.batch_chunk_size, part.end)
-            await self._issue(issuance, rows, start, end)
+            async with self._timed(f"issuing cards {start}-{end}"):
+                await self._issue(issuance, rows, start, end)
             issuance = await self._raise(part, end - part.start) or issuance
             if not rows.complete:  # the part's CSV once this lane holds all its rows
                 return issuance
-        etag = await self._upload(issuance, part, rows.body())
+        async with self._timed(f"uploading CSV part {part.number}"):
+            etag = await self._upload(issuance, part, rows.body())
         finished = await self.res.db.issuances.finish_part(
             self.issuance_id, self.run, part.number, part.size, etag
         )
@@ -127,7 +133,8 @@ class Lane:
             return held
         held = part_buffer.resume(self.issuance_id, self.run, part.number, self.name)
         if held is None and start > part.start:
-            held = await self._unspooled(part)
+            async with self._timed(f"reading part {part.number}'s spooled rows"):
+                held = await self._unspooled(part)
         if held is None:
             held = PartRows.empty(part.number, part.start, part.end, self.format.header())
         self.rows_held = held
@@ -163,9 +170,28 @@ class Lane:
         part_buffer.keep(self.issuance_id, self.run, held, self.name)
         spooled = f"{held.next_seq}\n".encode() + held.body()
         try:
-            await self.res.store.put(self._spool_key(held.number), spooled, CSV)
+            async with self._timed(f"spooling part {held.number}'s rows"):
+                await self.res.store.put(self._spool_key(held.number), spooled, CSV)
         except Exception as exc:  # only a shortcut: the rows can be read back instead
             log.warning("bulk issuance %s: rows not spooled (%s)", self.issuance_id, exc)
+
+    @asynccontextmanager
+    async def _timed(self, what: str) -> AsyncIterator[None]:
+        """Logs a piece of a step that took SLOW_SECONDS or more, also one cut short by the
+        job's timeout: where a busy database or store spends a step's budget."""
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            spent = time.monotonic() - began
+            if spent >= SLOW_SECONDS:
+                log.warning(
+                    "bulk issuance %s, lane %s: %s took %.1f s",
+                    self.issuance_id,
+                    self.name,
+                    what,
+                    spent,
+                )
 
     def filling(self) -> bool:
         held = self.rows_held
