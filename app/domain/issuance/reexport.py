@@ -102,12 +102,9 @@ async def _claim_upload(res: Resources, change: StatusChange) -> str:
 
 
 async def finish(res: Resources, change: StatusChange) -> None:
-    """Completes the CSV (a batch of no cards: the header alone) and links it on the batch."""
-    assert change.csv_key is not None
-    if not change.csv_parts:  # nothing was written: the header alone, as part 1
-        change.end_seq = change.done_seq = 0
-        await write_part(res, change)
-    assert change.csv_upload_id is not None
+    """Completes the CSV and links it on the batch (part 1 always exists: it has the header,
+    even for a batch that issued no card)."""
+    assert change.csv_key is not None and change.csv_upload_id is not None
     etags = {int(part): etag for part, etag in change.csv_parts.items()}
     await csv_export.complete_upload(res.store, change.csv_key, change.csv_upload_id, etags)
     await res.db.issuances.record_export(change.bulk_issuance_id, change.csv_key)

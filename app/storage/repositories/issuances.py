@@ -35,6 +35,24 @@ def _exporting(issuance_id: str, job: str) -> dict[str, Any]:
     }
 
 
+def _stopped(
+    seen: BulkIssuance, status: TaskStatus, reason: str | None, export_job: str
+) -> dict[str, Any]:
+    """A batch ending short (failed or cancelled): `export_job` owns its next step, the CSV of
+    the cards it issued, once they are counted again (failed_export.settle)."""
+    return {
+        "status": status,
+        "error": reason,
+        "completed_at": utcnow(),
+        "failed_csv_pending": True,
+        "failed_csv_key": None,
+        "cards_settled": False,
+        "step": seen.step + 1,
+        "current_job": export_job,
+        "heartbeat_ms": now_ms(),
+    }
+
+
 @dataclass(frozen=True)
 class CardsFound:
     """A failing batch's cards, read through the seq index: every seq below `issued_count`
@@ -193,16 +211,8 @@ class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
             },
             {
                 "$set": {
-                    "status": TaskStatus.FAILED,
-                    "error": reason,
-                    "completed_at": utcnow(),
+                    **_stopped(seen, TaskStatus.FAILED, reason, export_job),
                     "failed_count": seen.requested_count - cards.found,
-                    "failed_csv_pending": True,
-                    "failed_csv_key": None,
-                    "cards_settled": False,
-                    "step": seen.step + 1,
-                    "current_job": export_job,
-                    "heartbeat_ms": now_ms(),
                 },
                 "$max": {"issued_count": cards.contiguous},
             },
@@ -216,19 +226,7 @@ class IssuanceRepository(IssuanceFulfillmentQueries, IssuancePartQueries):
         it issued, counted by that job once no lane can still be inserting."""
         cancelled = await self.collection.find_one_and_update(
             {"_id": seen.id, "status": _UNFINISHED, "step": seen.step},
-            {
-                "$set": {
-                    "status": TaskStatus.CANCELLED,
-                    "error": None,
-                    "completed_at": utcnow(),
-                    "failed_csv_pending": True,
-                    "failed_csv_key": None,
-                    "cards_settled": False,
-                    "step": seen.step + 1,
-                    "current_job": export_job,
-                    "heartbeat_ms": now_ms(),
-                },
-            },
+            {"$set": _stopped(seen, TaskStatus.CANCELLED, None, export_job)},
             return_document=ReturnDocument.AFTER,
         )
         return None if cancelled is None else BulkIssuance.model_validate(cancelled)
