@@ -33,6 +33,7 @@ from app.domain.webhooks.controllers import WebhookDeliveryController
 from app.lib import request_ids
 from app.lib.auth import jwt_auth
 from app.lib.exception_handlers import EXCEPTION_HANDLERS
+from app.lib.gc_tuning import tune_gc
 from app.lib.idempotency import idempotency_middleware
 from app.lib.logging import configure_logging, structlog_plugin
 from app.lib.metrics import http_metrics
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.resources = await Resources.open(settings)
         await app.state.resources.store.keep_exports_for(settings.export_retention_days)
+        tune_gc()
         try:
             yield
         finally:

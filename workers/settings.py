@@ -7,6 +7,7 @@ from arq import cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerSettingsBase
 
+from app.lib.gc_tuning import tune_gc
 from app.lib.logging import configure_logging, new_log_context
 from app.lib.settings import get_settings
 from app.lib.url_safety import UnsafeUrl, check_url
@@ -36,6 +37,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["resources"] = await Resources.open(_settings)
     ctx["heartbeat"] = Heartbeat()
     ctx["heartbeat"].start(_settings.worker_metrics_port)  # metrics and /health (0: off)
+    tune_gc()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
