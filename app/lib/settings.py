@@ -4,7 +4,7 @@ from functools import lru_cache
 from typing import Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     demo_api_key: str = "demo_key_change_me"
 
     sync_threshold_default: int = 50
-    max_count: int = 1_000_000
+    # the most cards one bulk request may ask for (MAX_COUNT: its name before 2026-11-24)
+    max_cards_per_request: int = Field(
+        default=10_000_000,
+        ge=1,
+        validation_alias=AliasChoices("MAX_CARDS_PER_REQUEST", "MAX_COUNT"),
+    )
     max_recipients: int = 10_000
     max_body_bytes: int = 16 * 1024 * 1024
     idempotency_ttl_seconds: int = 86_400  # the fast record in Redis (a replayable response)

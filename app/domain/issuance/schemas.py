@@ -172,7 +172,7 @@ class BulkIssueGiftCardRequest(ApiRequest):
     @field_validator("count")
     @classmethod
     def count_within_limit(cls, value: int | None) -> int | None:
-        limit = get_settings().max_count
+        limit = get_settings().max_cards_per_request
         if value is not None and value > limit:
             raise ValueError(f"must be at most {limit}")
         return value
