@@ -22,6 +22,7 @@ def printer() -> None:
 @click.option("--tracking", help="tracking number (SHIPPED)")
 @click.option("--carrier", help="carrier (default UPS when a tracking number is given)")
 @click.option("--card", "cards", multiple=True, help="only this card id (repeatable)")
+@click.option("--box", type=click.IntRange(min=1), help="only this box of the order")
 @click.option("--url", help="the API's base URL (default http://API_HOST:API_PORT)")
 def advance(
     order_id: str,
@@ -29,6 +30,7 @@ def advance(
     tracking: str | None,
     carrier: str | None,
     cards: tuple[str, ...],
+    box: int | None,
     url: str | None,
 ) -> None:
     """Post a status event signed as the printer would (VENDOR_SECRET), to the running API."""
@@ -40,6 +42,8 @@ def advance(
         event["trackingNumber"] = tracking
     if cards:
         event["cardIds"] = list(cards)
+    if box is not None:
+        event["boxNumber"] = box
     body = json.dumps(event).encode()
     headers = {
         "Content-Type": "application/json",

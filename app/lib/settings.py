@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     # or "HH:MM:SS") in this zone; the check runs every SWEEP_INTERVAL_SECONDS and at start-up.
     fulfillment_cutoff: str = Field(default="21:30", pattern=r"^\d{2}:\d{2}(:\d{2})?$")
     fulfillment_timezone: str = "America/Los_Angeles"
+    # a fulfillment order is packed in boxes of at most this many cards, each with its own
+    # tracking (a large issuer ships 2,000 cards a box)
+    box_size: int = Field(default=2_000, ge=1)
+    # how long a fulfill request (or the AUTO cut-off's job) claims boxes before the order's
+    # own jobs go on with the rest (it claims one box at least)
+    cut_request_seconds: float = Field(default=5.0, ge=0)
     printer_provider: Literal["file", "http"] = "file"
     printer_url: str = ""  # the http provider POSTs its signed notice here
     # The shipping methods the http printer accepts, comma-separated (e.g.

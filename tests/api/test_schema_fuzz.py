@@ -9,8 +9,8 @@ CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance
 
 async def test_every_answer_is_declared_and_matches_its_schema(deployment, new_tenant, tmp_path):
     # An API of its own, with no worker on its queue and small batch caps: the fuzzer picks
-    # valid counts up to MAX_CARDS_PER_REQUEST, and batches of 762,066 cards queued for the session's
-    # worker made every later test share the database with millions of card writes.
+    # valid counts up to MAX_CARDS_PER_REQUEST, and batches of 762,066 cards queued for the
+    # session's worker made every later test share the database with millions of card writes.
     api = deployment(MAX_CARDS_PER_REQUEST="100", MAX_RECIPIENTS="20").api()
     # its own merchant: what it creates stays out of others'
     fuzzer = await new_tenant("Fuzzer", base_url=api.base_url)

@@ -1,17 +1,22 @@
-"""A manifest over several S3 parts, written by a chain of jobs: exact, in order, one object."""
+"""A big order, cut box by box and its manifest written over several S3 parts, each by a chain
+of short jobs: exact, in order, one object, every card in one box of at most BOX_SIZE; the
+printer then tracks one box on its own."""
+
+from collections import Counter
 
 from bson import ObjectId
 from pymongo import MongoClient
 
 from tests.api.csv_helpers import download_csv
-from tests.fixtures.printer import shipping_config
+from tests.fixtures.printer import Printer, shipping_config
 from tests.fixtures.waiting import wait_until
 
 CARDS = 90_000  # about 220 bytes a row: three parts of 6 MiB or more
+BOX_SIZE = 1_000
 
 
-async def test_a_big_order_gets_one_exact_manifest_from_a_chain_of_jobs(
-    deployment, new_tenant, private_mongo
+async def test_a_big_order_is_boxed_and_gets_one_exact_manifest_from_chains_of_jobs(
+    deployment, new_tenant, private_mongo, stack_env
 ):
     # JOB_TIMEOUT_SECONDS=10: a job hands off once its next part would end past 4 s, and may
     # run 8 s. A part (30,000 rows, 6.3 MiB) takes 1.5 s (nx-27017 alone serves a row in
@@ -19,7 +24,9 @@ async def test_a_big_order_gets_one_exact_manifest_from_a_chain_of_jobs(
     # a MongoDB of its own: nx-27017 serves one request at a time, and cutting 90,000 cards
     # holds it for seconds, which would stall the session's other clients
     own = {"MONGODB_URL": private_mongo.url, "MONGODB_DB": "manifest_parts"}
-    d = deployment(BATCH_CHUNK_SIZE="5000", JOB_TIMEOUT_SECONDS="10", **own)
+    # CUT_REQUEST_SECONDS=0: the request claims one box, the order's jobs the 89 others
+    boxes = {"BOX_SIZE": str(BOX_SIZE), "CUT_REQUEST_SECONDS": "0"}
+    d = deployment(BATCH_CHUNK_SIZE="5000", JOB_TIMEOUT_SECONDS="10", **own, **boxes)
     api, worker = d.api(), d.worker()
     tenant = await new_tenant("Manifest parts", base_url=api.base_url, env=own)
     program = await tenant.create_program(name="Plastic")
@@ -34,16 +41,18 @@ async def test_a_big_order_gets_one_exact_manifest_from_a_chain_of_jobs(
 
     fulfilled = await tenant.http.post(f"/v2/giftcards/shipping-configs/{config['id']}/fulfill")
     assert fulfilled.status_code == 202, fulfilled.text
-    assert fulfilled.json()["cardCount"] == CARDS
+    assert fulfilled.json()["cardCount"] == BOX_SIZE  # the first box; the rest in jobs
     order_id = fulfilled.json()["fulfillmentOrderId"]
+    order_url = f"/v2/giftcards/fulfillment-orders/{order_id}"
 
     async def submitted():
-        order = (await tenant.http.get(f"/v2/giftcards/fulfillment-orders/{order_id}")).json()
+        order = (await tenant.http.get(order_url)).json()
         return order if order["status"] != "PENDING" else None
 
     order = await wait_until(submitted, timeout=180, message=f"order {order_id} submitted")
     assert order["status"] == "SUBMITTED", order
-    assert order["cardCount"] == CARDS
+    assert order["cardCount"] == CARDS and not order["cutting"]
+    assert order["boxCount"] == CARDS // BOX_SIZE and order["boxes"] == []
 
     numbers = {r["id"]: r["cardNumber"] for r in (await download_csv(task["csvDownloadUrl"]))[0]}
     rows, header = await download_csv(order["manifestUrl"])
@@ -52,9 +61,35 @@ async def test_a_big_order_gets_one_exact_manifest_from_a_chain_of_jobs(
     assert all(r["cardNumber"] == numbers[r["cardId"]] for r in rows)
     postfixes = [int(r["nameLine1"].rsplit(" ", 1)[1]) for r in rows]
     assert postfixes == list(range(1, CARDS + 1))  # in seq order, across the parts
+    per_box = Counter(int(r["boxNumber"]) for r in rows)
+    assert per_box == {box: BOX_SIZE for box in range(1, CARDS // BOX_SIZE + 1)}
+    in_box = {r["cardId"]: int(r["boxNumber"]) for r in rows}
+
+    # the printer ships box 2 on its own: its cards carry its tracking, the others do not move
+    printer = Printer(api.base_url, stack_env["VENDOR_SECRET"])
+    shipped = await printer.send(order_id, "SHIPPED", boxNumber=2, carrier="UPS",
+                                 trackingNumber="1ZBOX0002")  # fmt: skip
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json()["updatedCards"] == BOX_SIZE and shipped.json()["ignoredCards"] == 0
+    cards_url = f"/v2/giftcards/programs/{program['id']}/cards"
+    boxed = next(card for card, box in in_box.items() if box == 2)
+    other = next(card for card, box in in_box.items() if box == 3)
+    fulfillment = (await tenant.http.get(f"{cards_url}/{boxed}")).json()["fulfillment"]
+    assert fulfillment["status"] == "SHIPPED" and fulfillment["box"] == 2
+    assert (fulfillment["carrier"], fulfillment["trackingNumber"]) == ("UPS", "1ZBOX0002")
+    fulfillment = (await tenant.http.get(f"{cards_url}/{other}")).json()["fulfillment"]
+    assert fulfillment["status"] == "ORDERED" and fulfillment["box"] == 3
+    assert fulfillment["trackingNumber"] is None
+    order = (await tenant.http.get(order_url)).json()
+    assert [(b["boxNumber"], b["status"], b["trackingNumber"]) for b in order["boxes"]] == [
+        (2, "SHIPPED", "1ZBOX0002")
+    ]
+    assert order["status"] == "SHIPPED" and order["trackingNumber"] is None  # the box's own
+    assert order["cardsByStatus"] == {"SHIPPED": BOX_SIZE, "ORDERED": CARDS - BOX_SIZE}
 
     with MongoClient(private_mongo.url) as client:
         stored = client["manifest_parts"].fulfillment_orders.find_one({"_id": ObjectId(order_id)})
     progress = stored["manifest_progress"]
     assert len(progress["etags"]) >= 3 and progress["rows"] == CARDS
     assert ": manifest part " in worker.log_text() and ", handing off" in worker.log_text()
+    assert " boxes so far, handing off" in worker.log_text()  # the cut, in short jobs too

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
 from app.lib.money import format_minor
 from app.lib.schema import ApiResponse
 from app.lib.types import UtcDatetime, as_utc, utcnow
@@ -59,6 +61,7 @@ class FulfillmentOut(ApiResponse):
     order_id: str | None
     carrier: str | None
     tracking_number: str | None
+    box: int | None = Field(None, description="the box of its order the card is packed in")
     updated_at: UtcDatetime
 
     @classmethod
@@ -68,6 +71,7 @@ class FulfillmentOut(ApiResponse):
             order_id=fulfillment.order_id,
             carrier=fulfillment.carrier,
             tracking_number=fulfillment.tracking_number,
+            box=fulfillment.box,
             updated_at=datetime.fromtimestamp(fulfillment.updated_ms / 1000, UTC),
         )
 

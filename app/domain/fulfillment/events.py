@@ -17,7 +17,7 @@ from app.domain.fulfillment.tally import settle, tally
 from app.domain.fulfillment.webhooks import hold, publish
 from app.lib.errors import NotFoundError, RequestValidationError, UnauthorizedError
 from app.lib.types import now_ms
-from app.storage.models import FulfillmentEvent, FulfillmentOrder
+from app.storage.models import BoxTracking, FulfillmentEvent, FulfillmentOrder
 from app.storage.resources import Resources
 from app.storage.states import (
     CardFulfillmentStatus,
@@ -106,12 +106,23 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
     )
     await orders.mark_cards_moved(order_id)
     moved_cards, asked = await _move_cards(res, order, event, number)
+    if event.box_number is not None and moved_cards:
+        tracking = BoxTracking(
+            status=event.status,
+            carrier=event.carrier,
+            tracking_number=event.tracking_number,
+            updated_ms=now_ms(),
+        )
+        await orders.set_box_tracking(order_id, event.box_number, tracking)
     await tally(res, order, number, CardFulfillmentStatus(event.status))
+    # a box's tracking is the box's (above), the order's is that of a whole-order event
+    whole = event.box_number is None
+    carrier, tracking_number = (event.carrier, event.tracking_number) if whole else (None, None)
     order_moved = order_to is not None and await orders.move_status(
-        order_id, order_to, ORDER_FROM[order_to], number, event.carrier, event.tracking_number
+        order_id, order_to, ORDER_FROM[order_to], number, carrier, tracking_number
     )
     shipped = event.status == PrinterEventStatus.SHIPPED
-    if shipped and not order_moved and (event.carrier or event.tracking_number):
+    if shipped and not order_moved and whole and (event.carrier or event.tracking_number):
         # a later parcel of the same order, or a correction
         await orders.set_tracking(order_id, event.carrier, event.tracking_number)
     await publish(res, order_id, held, order_moved, moved_cards > 0)
@@ -142,8 +153,8 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
 def _order_target(event: PrinterEvent) -> OrderStatus | None:
     if event.status in (PrinterEventStatus.SHIPPED, PrinterEventStatus.DELIVERED):
         return OrderStatus(event.status)
-    # the whole parcel rejected/returned
-    return OrderStatus.FAILED if event.card_ids is None else None
+    # the whole parcel rejected/returned (not one box of it, nor some cards)
+    return OrderStatus.FAILED if event.card_ids is None and event.box_number is None else None
 
 
 async def _move_cards(
@@ -154,6 +165,10 @@ async def _move_cards(
     if event.card_ids:
         card_ids = set(event.card_ids)
         asked = len(card_ids)
+    elif event.box_number is not None:
+        asked = await res.db.cards.count_in_box(
+            order.shipping_config_id, str(order.id), event.box_number
+        )
     moved = await res.db.cards.move_in_order(
         order.shipping_config_id,
         str(order.id),
@@ -163,5 +178,6 @@ async def _move_cards(
         card_ids=card_ids,
         carrier=event.carrier,
         tracking_number=event.tracking_number,
+        box=event.box_number,
     )
     return moved, asked

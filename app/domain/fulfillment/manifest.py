@@ -71,7 +71,10 @@ PRINT_COLUMNS = ["nameLine3", "customText", "carrierImage", "carrierReturnWindow
 # One shipment per parcel: the order's id for the cards shipped together to the configuration's
 # address, the card's id for a card shipped on its own (individual fulfillment)
 SHIPMENT_COLUMNS = ["shipmentId"]
-HEADER = CARD_COLUMNS + SHIPPING_COLUMNS + PRINT_COLUMNS + SHIPMENT_COLUMNS
+# the box of the order the card is packed in (at most BOX_SIZE cards a box, each box with its
+# own tracking); empty for an order cut before boxes
+BOX_COLUMNS = ["boxNumber"]
+HEADER = CARD_COLUMNS + SHIPPING_COLUMNS + PRINT_COLUMNS + SHIPMENT_COLUMNS + BOX_COLUMNS
 
 
 def manifest_key(order: FulfillmentOrder) -> str:
@@ -181,6 +184,7 @@ def _row(vault: CardVault, order_id: str, card: ManifestCard, shipping: list[str
         *(shipping if card.shipping is None else _own_parcel(card.shipping)),
         *_print_cells(card),
         order_id if card.shipping is None else card.id,
+        "" if card.box is None else str(card.box),
     ]
 
 

@@ -1,24 +1,35 @@
 """Cutting a fulfillment order: every CREATED card of a configuration, each card in exactly one
-order whatever the concurrency.
+order whatever the concurrency, packed in boxes of at most BOX_SIZE cards.
 
-The cut is: insert the order (PENDING), then ONE `update_many` that moves the configuration's
-CREATED, unclaimed cards to ORDERED in this order (see `claim_waiting`). An order that claimed
-nothing is deleted again (409 nothing_to_fulfill).
+The cut inserts the order (PENDING), plans it (the waiting cards by bulk issuance, with their
+first and last seq), then claims box after box: one `update_many` over a seq range of the
+cards' unique index moves its waiting cards to ORDERED in this order and box, and the order
+records where the next box starts (compare-and-set). The request (or the AUTO cut-off's cron
+job) claims boxes for CUT_REQUEST_SECONDS (one box at least); a bigger order is cut on by the
+order's own jobs (submission.py), short ones, so a million-card order needs no long request or
+job. A claim repeated after a crash takes nothing twice (each card's update repeats the
+waiting condition) and keeps the box's number. An order that claimed nothing is deleted again
+(409 nothing_to_fulfill).
 """
 
 import logging
+import time
 
 from bson import ObjectId
 
 from app.domain.fulfillment.tally import tally
 from app.domain.fulfillment.webhooks import announce
 from app.lib import jobs
-from app.lib.types import utcnow
-from app.storage.models import FulfillmentOrder, OrderBatch, ShippingConfig
+from app.lib.types import now_ms, utcnow
+from app.storage.models import CutProgress, FulfillmentOrder, OrderBatch, ShippingConfig
 from app.storage.resources import Resources
 from app.storage.states import CardFulfillmentStatus, OrderStatus, ShippingPolicy
 
 log = logging.getLogger(__name__)
+
+
+class CutSuperseded(Exception):
+    """Another run moved the cut on first: it goes on with it, this one stops."""
 
 
 async def cut(
@@ -29,7 +40,9 @@ async def cut(
     cutoff_ms: int | None = None,
 ) -> FulfillmentOrder | None:
     """Claims the configuration's waiting cards into order `order_id` (created if missing, so a
-    resumed AUTO cut-off reuses its order); None when there was nothing to claim."""
+    resumed AUTO cut-off reuses its order), for CUT_REQUEST_SECONDS; the order's jobs claim
+    the rest. None when there was nothing to claim."""
+    budget = res.settings.cut_request_seconds
     now = utcnow()
     order = FulfillmentOrder(
         id=order_id,
@@ -37,27 +50,118 @@ async def cut(
         shipping_config_id=str(config.id),
         trigger=trigger,
         cutoff_ms=cutoff_ms,
+        cut_bound_ms=now_ms() if cutoff_ms is None else cutoff_ms,
+        cutting=True,
         status=OrderStatus.PENDING,
         changes=1,  # the cut is change 1
         provider=res.settings.printer_provider,
         created_ms=int(now.timestamp() * 1000),
         created_at=now,
     )
-    # False: a resumed AUTO cut-off, whose order exists (and so may some of its cards)
-    await res.db.fulfillment_orders.insert_if_new(order)
-    await res.db.cards.claim_waiting(str(config.id), config.merchant_id, str(order_id), cutoff_ms)
-    batches = await claimed_batches(res, str(config.id), str(order_id))
+    if not await res.db.fulfillment_orders.insert_if_new(order):
+        order = await res.db.fulfillment_orders.get(order_id) or order  # a resumed cut-off
+    if not order.cutting:
+        return order
+    return await cut_on(res, order, budget)
+
+
+async def cut_on(
+    res: Resources, order: FulfillmentOrder, budget_seconds: float
+) -> FulfillmentOrder | None:
+    """Claims the order's next boxes for `budget_seconds`; then ends the cut, or queues the
+    order's job that goes on. The order as it stands (None: it came to nothing)."""
+    order_id = str(order.id)
+    progress = order.cut or await _plan(res, order)
+    if progress is not None:
+        try:
+            progress = await _claim_boxes(res, order, progress, budget_seconds)
+        except CutSuperseded:
+            log.info("order %s: another run is cutting it", order_id)
+            return await res.db.fulfillment_orders.get(order_id)
+        if progress.batch < len(progress.plan):
+            log.info("order %s: %d cards in %d boxes so far, handing off", order_id,
+                     progress.cards, progress.boxes)  # fmt: skip
+            await jobs.enqueue_submit_order(res.redis, order_id, cut_boxes=progress.boxes)
+            return await res.db.fulfillment_orders.get(order_id)
+    return await _end_cut(res, order, progress.boxes if progress else 0)
+
+
+async def _plan(res: Resources, order: FulfillmentOrder) -> CutProgress | None:
+    """The cut's plan, recorded on the order (or the one another run recorded first)."""
+    assert order.cut_bound_ms is not None
+    groups = await res.db.cards.waiting_groups(
+        order.shipping_config_id, order.merchant_id, order.cut_bound_ms
+    )
+    if not groups:
+        return None
+    programs = await res.db.issuances.program_ids([g.issuance for g in groups])
+    plan = [
+        OrderBatch(issuance=g.issuance, program=programs[g.issuance], count=g.count,
+                   first=g.first, last=g.last)
+        for g in groups
+    ]  # fmt: skip
+    progress = CutProgress(plan=plan, seq=plan[0].first, updated_ms=now_ms())
+    await res.db.fulfillment_orders.plan_cut(str(order.id), progress)
+    stored = await res.db.fulfillment_orders.get(str(order.id))
+    return stored.cut if stored is not None and stored.cut is not None else progress
+
+
+async def _claim_boxes(
+    res: Resources, order: FulfillmentOrder, progress: CutProgress, budget_seconds: float
+) -> CutProgress:
+    """Box after box until the plan is done or the budget is spent (one box at least); each
+    box a seq range of BOX_SIZE of one bulk issuance (fewer cards where some were ordered
+    before)."""
+    started = time.monotonic()
+    order_id, size = str(order.id), res.settings.box_size
+    assert order.cut_bound_ms is not None
+    first = progress
+    while progress.batch < len(progress.plan):
+        if progress is not first and time.monotonic() - started >= budget_seconds:
+            break
+        batch = progress.plan[progress.batch]
+        end = min(progress.seq + size, batch.last + 1)
+        seqs = (batch.program, batch.issuance, progress.seq, end)
+        box = progress.boxes + 1
+        claimed = await res.db.cards.claim_box(
+            order.shipping_config_id, order.merchant_id, order.cut_bound_ms, order_id, seqs, box
+        )
+        packed = claimed > 0 or await res.db.cards.box_packed(order_id, seqs, box)
+        last = end > batch.last
+        after = progress.model_copy(
+            update={
+                "batch": progress.batch + 1 if last else progress.batch,
+                "seq": (progress.plan[progress.batch + 1].first
+                        if last and progress.batch + 1 < len(progress.plan) else end),
+                "boxes": box if packed else progress.boxes,
+                "cards": progress.cards + claimed,
+                "updated_ms": now_ms(),
+            }
+        )  # fmt: skip
+        if not await res.db.fulfillment_orders.advance_cut(order_id, progress, after):
+            raise CutSuperseded(order_id)
+        progress = after
+    return progress
+
+
+async def _end_cut(res: Resources, order: FulfillmentOrder, boxes: int) -> FulfillmentOrder | None:
+    """Records the order's cards by bulk issuance, counts them, and queues the manifest."""
+    order_id = str(order.id)
+    batches = await claimed_batches(res, order.shipping_config_id, order_id)
     count = sum(b.count for b in batches)
     if count == 0:
         await res.db.fulfillment_orders.delete_if_empty(order_id)
         return None
-    await record_batches(res, order, batches)
+    order.batches, order.card_count, order.box_count = batches, count, boxes
+    order.cutting = False
+    await res.db.fulfillment_orders.end_cut(order_id, batches, count, boxes)
     await tally(res, order, 1)  # crash before it: the submit job tallies the cut
-    log.info("fulfillment order %s cut: %d cards (%s)", order_id, count, trigger)
-    await jobs.enqueue_submit_order(res.redis, str(order_id))
+    log.info("fulfillment order %s cut: %d cards in %d boxes (%s)", order_id, count, boxes,
+             order.trigger)  # fmt: skip
+    await jobs.enqueue_submit_order(res.redis, order_id)
     await announce(
         res,
-        str(order_id),
+        order_id,
         1,
         (None, OrderStatus.PENDING),
         card_status=CardFulfillmentStatus.ORDERED,

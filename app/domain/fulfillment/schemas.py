@@ -148,12 +148,27 @@ def _from_ms(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
 
 
+class BoxOut(ApiResponse):
+    """A box of the order the printer reported on: its own status and tracking."""
+
+    box_number: int
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    updated_at: UtcDatetime
+
+
 class FulfillmentOrderOut(ApiResponse):
     id: str
     shipping_config_id: str
     trigger: ShippingPolicy
     status: OrderStatus
     card_count: int
+    cutting: bool = Field(
+        description="cards are still being claimed into the order (a big one, in short jobs)"
+    )
+    box_count: int = Field(description="boxes of at most BOX_SIZE cards (0 while cutting)")
+    boxes: list[BoxOut] = Field(description="the boxes the printer reported on, by number")
     cards_by_status: dict[str, int]
     manifest_url: str | None
     carrier: str | None
@@ -181,6 +196,18 @@ class FulfillmentOrderOut(ApiResponse):
             trigger=order.trigger,
             status=order.status,
             card_count=order.card_count,
+            cutting=order.cutting,
+            box_count=order.box_count,
+            boxes=[
+                BoxOut(
+                    box_number=int(number),
+                    status=box.status,
+                    carrier=box.carrier,
+                    tracking_number=box.tracking_number,
+                    updated_at=datetime.fromtimestamp(box.updated_ms / 1000, UTC),
+                )
+                for number, box in sorted(order.boxes.items(), key=lambda item: int(item[0]))
+            ],
             cards_by_status=cards_by_status,
             manifest_url=manifest_url,
             carrier=order.carrier,
@@ -225,6 +252,9 @@ class PrinterEvent(ApiRequest):
         ]
         | None
     ) = None
+    box_number: int | None = Field(
+        None, ge=1, description="the event is about this box of the order (its own tracking)"
+    )
 
 
 class PrinterEventResult(ApiResponse):

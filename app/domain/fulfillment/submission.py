@@ -1,6 +1,7 @@
 """The worker's side of an order: write its manifest, submit it to the printer, and record it.
 
-Runs as the job `fulfill:{order_id}` (a big manifest: a chain of them, `...:p{part}`); a retry
+Runs as the job `fulfill:{order_id}` (a big manifest: a chain of them, `...:p{part}`; before
+it, a big order's cut goes on box by box in jobs `...:c{boxes}`, orders.py); a retry
 goes on from the last part recorded and submits again (the printer dedupes by order id). Only
 a PENDING order is submitted; after the last try the order is FAILED (its cards stay ORDERED
 in it: statuses never move back) until it is resubmitted or cancelled (recovery.py). A
@@ -11,7 +12,7 @@ still be kept by arq.
 import logging
 
 from app.domain.fulfillment.manifest import ManifestSuperseded, manifest_key, write_manifest
-from app.domain.fulfillment.orders import claimed_batches, record_batches
+from app.domain.fulfillment.orders import claimed_batches, cut_on, record_batches
 from app.domain.fulfillment.providers import provider_for
 from app.domain.fulfillment.tally import settle
 from app.domain.fulfillment.webhooks import announce, hold, publish
@@ -31,10 +32,13 @@ async def submit(res: Resources, order_id: str, attempt: int, budget_seconds: fl
     order = await orders.get(order_id)
     if order is None or order.status != OrderStatus.PENDING:
         return
+    if order.cutting:  # a big order's next boxes (its cut hands on to a next job, or ends)
+        await cut_on(res, order, budget_seconds)
+        return
     config = await res.db.shipping_configs.get(order.shipping_config_id)
     if config is None:
         raise LookupError(f"shipping configuration {order.shipping_config_id} is gone")
-    if not order.batches:  # the cut died before recording its cards
+    if not order.batches:  # an order cut before 2026-11-24 whose cut died before recording
         await record_batches(
             res, order, await claimed_batches(res, order.shipping_config_id, order_id)
         )

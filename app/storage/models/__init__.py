@@ -5,6 +5,8 @@ embedded nx-27017 serve correctly."""
 from app.storage.models.api_key import ApiKey
 from app.storage.models.card import Card, CardFulfillment, CardNotification, CardView
 from app.storage.models.fulfillment import (
+    BoxTracking,
+    CutProgress,
     FulfillmentCutoff,
     FulfillmentEvent,
     FulfillmentOrder,
@@ -59,6 +61,8 @@ __all__ = [
     "FulfillmentCutoff",
     "FulfillmentEvent",
     "FulfillmentOrder",
+    "BoxTracking",
+    "CutProgress",
     "IssuanceToken",
     "ManifestProgress",
     "Merchant",

@@ -48,6 +48,7 @@ class CardFulfillment(Embedded):
     order_id: str | None = None
     carrier: str | None = None
     tracking_number: str | None = None
+    box: int | None = None  # the box of its order it is packed in (set by the cut)
     updated_ms: int
     moves: dict[str, int] = {}
     released: dict[str, int] = {}

@@ -64,6 +64,28 @@ class ManifestProgress(Embedded):
     updated_ms: int
 
 
+class CutProgress(Embedded):
+    """A cut in progress, box after box: `plan` holds the configuration's waiting cards by bulk
+    issuance (their first and last seq) when the cut began; the next box starts at seq `seq`
+    of `plan[batch]`; `boxes` and `cards` count what is claimed so far."""
+
+    plan: list[OrderBatch]
+    batch: int = 0
+    seq: int
+    boxes: int = 0
+    cards: int = 0
+    updated_ms: int
+
+
+class BoxTracking(CamelEmbedded):
+    """What the printer reported for one box of the order."""
+
+    status: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    updated_ms: int
+
+
 class Submission(CamelEmbedded):
     """The order's hand-over to the printer provider."""
 
@@ -99,7 +121,14 @@ class FulfillmentOrder(Document):
     cutoff_ms: int | None = None
     status: OrderStatus
     card_count: int = 0
-    batches: list[OrderBatch] = []  # set at the cut
+    # the cut: cards waiting since `cut_bound_ms` are claimed box by box (`cut`), in the
+    # request and then, for a big order, in short jobs; `cutting` until every box is claimed
+    cut_bound_ms: int | None = None
+    cutting: bool = False
+    cut: CutProgress | None = None
+    box_count: int = 0
+    boxes: dict[str, BoxTracking] = {}  # box number → what the printer reported for it
+    batches: list[OrderBatch] = []  # set at the cut's end
     manifest_key: str | None = None  # set once the manifest is whole
     manifest_progress: ManifestProgress | None = None
     provider: str

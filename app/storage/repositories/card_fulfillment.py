@@ -25,6 +25,7 @@ _MANIFEST_FIELDS = {
     "design_template": 1,
     "expires_at": 1,
     "shipping": 1,  # the card's own parcel, on the few cards that have one
+    "fulfillment": 1,  # its box
 }
 
 
@@ -56,9 +57,7 @@ class ManifestCard(NamedTuple):
     carrier_image: str | None = None
     carrier_return_window_image: str | None = None
     shipping: dict[str, Any] | None = None  # its own parcel (camelCase, as stored)
-
-
-CLAIM_CHUNK = 10_000
+    box: int | None = None
 
 
 class CardFulfillmentQueries:
@@ -66,43 +65,29 @@ class CardFulfillmentQueries:
     def collection(self) -> AsyncCollection[dict[str, Any]]:
         raise NotImplementedError
 
-    async def claim_waiting(
-        self, config_id: str, merchant_id: str, order_id: str, cutoff_ms: int | None
-    ) -> None:
-        """Moves the configuration's CREATED, unclaimed cards to ORDERED in order `order_id`
-        (its change 1), CLAIM_CHUNK at a time: each `update_many` names the ids it found and
-        repeats the waiting condition, and each document's update is atomic, so two concurrent
-        cuts never claim the same card. Chunks keep every call short (one update of 100,000
-        cards could outlast the socket timeout of a loaded database). Only cards waiting since
-        the cut began (or, AUTO, since `cutoff_ms`): a card issued during the cut waits for the
-        next order, and the loop ends."""
-        waiting: dict[str, Any] = {
+    @staticmethod
+    def _waiting(config_id: str, merchant_id: str, bound_ms: int) -> dict[str, Any]:
+        """The configuration's CREATED cards in no order, waiting since `bound_ms` or before (a
+        card issued during the cut waits for the next order)."""
+        return {
             "shipping_config_id": config_id,
             "merchant_id": merchant_id,
             "fulfillment.status": CardFulfillmentStatus.CREATED,
             "fulfillment.order_id": None,
-            "fulfillment.updated_ms": {"$lte": now_ms() if cutoff_ms is None else cutoff_ms},
+            "fulfillment.updated_ms": {"$lte": bound_ms},
         }
-        claim = {
-            "$set": {
-                "fulfillment.order_id": order_id,
-                "fulfillment.status": CardFulfillmentStatus.ORDERED,
-                "fulfillment.updated_ms": now_ms(),
-                "fulfillment.moves.ORDERED": 1,
-            }
-        }
-        while True:
-            found = self.collection.find(waiting, {"_id": 1}, limit=CLAIM_CHUNK)
-            ids = [doc["_id"] async for doc in found]
-            if not ids:
-                return
-            await self.collection.update_many({"_id": {"$in": ids}, **waiting}, claim)
 
-    async def claimed_groups(self, config_id: str, order_id: str) -> list[ClaimedGroup]:
-        """The order's cards by bulk issuance, in issuance order (nx-27017 groups on one field
-        only: the caller finds the programs from the issuances)."""
+    async def waiting_groups(
+        self, config_id: str, merchant_id: str, bound_ms: int
+    ) -> list[ClaimedGroup]:
+        """The waiting cards by bulk issuance (first and last seq): a cut's plan."""
+        return await self._by_issuance(self._waiting(config_id, merchant_id, bound_ms))
+
+    async def _by_issuance(self, match: dict[str, Any]) -> list[ClaimedGroup]:
+        """The cards of `match` by bulk issuance, in issuance order (nx-27017 groups on one
+        field only: the caller finds the programs from the issuances)."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"shipping_config_id": config_id, "fulfillment.order_id": order_id}},
+            {"$match": match},
             {
                 "$group": {
                     "_id": "$bulk_issuance_id",
@@ -117,6 +102,66 @@ class CardFulfillmentQueries:
             ClaimedGroup(g["_id"], g["count"], g["first"], g["last"])
             for g in sorted(groups, key=lambda g: str(g["_id"]))
         ]
+
+    async def claim_box(
+        self,
+        config_id: str,
+        merchant_id: str,
+        bound_ms: int,
+        order_id: str,
+        seqs: tuple[str, str, int, int],
+        box: int,
+    ) -> int:
+        """Moves the waiting cards of `seqs` (program, bulk issuance, seq range [first, end))
+        to ORDERED in order `order_id` (its change 1), packed in box `box`; returns how many.
+        A range read of the cards' unique index; each document's update is atomic and repeats
+        the waiting condition, so two concurrent cuts never claim the same card."""
+        program_id, issuance_id, first, end = seqs
+        query = self._waiting(config_id, merchant_id, bound_ms)
+        query |= {"program_id": program_id, "bulk_issuance_id": issuance_id}
+        query["seq"] = {"$gte": first, "$lt": end}
+        claim = {
+            "fulfillment.order_id": order_id,
+            "fulfillment.status": CardFulfillmentStatus.ORDERED,
+            "fulfillment.box": box,
+            "fulfillment.updated_ms": now_ms(),
+            "fulfillment.moves.ORDERED": 1,
+        }
+        return (await self.collection.update_many(query, {"$set": claim})).modified_count
+
+    async def box_packed(self, order_id: str, seqs: tuple[str, str, int, int], box: int) -> bool:
+        """Some card of `seqs` is in box `box` of the order (a claim that ran before a crash)."""
+        program_id, issuance_id, first, end = seqs
+        found = await self.collection.find_one(
+            {
+                "program_id": program_id,
+                "bulk_issuance_id": issuance_id,
+                "seq": {"$gte": first, "$lt": end},
+                "fulfillment.order_id": order_id,
+                "fulfillment.box": box,
+            },
+            {"_id": 1},
+        )
+        return found is not None
+
+    async def count_in_box(self, config_id: str, order_id: str, box: int) -> int:
+        pipeline: list[dict[str, Any]] = [
+            {
+                "$match": {
+                    "shipping_config_id": config_id,
+                    "fulfillment.order_id": order_id,
+                    "fulfillment.box": box,
+                }
+            },
+            {"$group": {"_id": None, "n": {"$sum": 1}}},
+        ]
+        return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
+
+    async def claimed_groups(self, config_id: str, order_id: str) -> list[ClaimedGroup]:
+        """The order's cards by bulk issuance, in issuance order."""
+        return await self._by_issuance(
+            {"shipping_config_id": config_id, "fulfillment.order_id": order_id}
+        )
 
     async def count_by_status(self, config_id: str, order_id: str) -> dict[str, int]:
         """The order's cards per fulfillment status (a scan of the order's cards)."""
@@ -137,9 +182,11 @@ class CardFulfillmentQueries:
         card_ids: set[str] | None = None,
         carrier: str | None = None,
         tracking_number: str | None = None,
+        box: int | None = None,
     ) -> int:
-        """Moves the order's cards (or those of `card_ids`) that are in `allowed_from` to `to`,
-        recording the change's number (`fulfillment.moves.<to>`); returns how many moved."""
+        """Moves the order's cards (or those of `card_ids`, or of box `box`) that are in
+        `allowed_from` to `to`, recording the change's number (`fulfillment.moves.<to>`);
+        returns how many moved."""
         query: dict[str, Any] = {
             "shipping_config_id": config_id,
             "fulfillment.order_id": order_id,
@@ -147,6 +194,8 @@ class CardFulfillmentQueries:
         }
         if card_ids:
             query["_id"] = {"$in": [ObjectId(c) for c in card_ids]}
+        if box is not None:
+            query["fulfillment.box"] = box
         changes: dict[str, Any] = {
             "fulfillment.status": to,
             "fulfillment.updated_ms": now_ms(),
@@ -261,4 +310,5 @@ def _manifest_card(doc: dict[str, Any]) -> ManifestCard:
         looks.get("carrierImage"),
         looks.get("carrierReturnWindowImage"),
         shipping=doc.get("shipping"),
+        box=(doc.get("fulfillment") or {}).get("box"),
     )

@@ -11,11 +11,19 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.lib.types import now_ms
-from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch, WebhookState
+from app.storage.models import (
+    BoxTracking,
+    CutProgress,
+    FulfillmentOrder,
+    ManifestProgress,
+    OrderBatch,
+    WebhookState,
+)
 from app.storage.repositories.paging import newest_first_page
 from app.storage.states import OrderStatus, SubmissionStatus
 
-# An order shows once its cards are claimed: not while a cut is under way (or came to nothing).
+# An order shows once its first cards are claimed (a big one grows while its cut goes on in
+# jobs), not before, nor when its cut came to nothing.
 _VISIBLE = {"card_count": {"$gt": 0}}
 # the time an order's move to a status stamps
 _STAMPS = {OrderStatus.SHIPPED: "shipped_ms", OrderStatus.DELIVERED: "delivered_ms"}
@@ -82,6 +90,49 @@ class FulfillmentOrderRepository:
     async def delete_pending(self, order_id: str | ObjectId) -> None:
         await self.collection.delete_one({"_id": _oid(order_id), "status": OrderStatus.PENDING})
 
+    # ----------------------------------------------------------------- the cut, box by box
+
+    async def plan_cut(self, order_id: str | ObjectId, progress: CutProgress) -> None:
+        """Records the cut's plan, unless one is recorded already (a resumed cut keeps its)."""
+        await self.collection.update_one(
+            {"_id": _oid(order_id), "cut": None}, {"$set": {"cut": progress.model_dump()}}
+        )
+
+    async def advance_cut(
+        self, order_id: str | ObjectId, before: CutProgress, after: CutProgress
+    ) -> bool:
+        """Moves the cut on from `before` (compare-and-set on where it stood): False when
+        another run moved it first; `card_count` shows the cards claimed so far."""
+        done = await self.collection.update_one(
+            {
+                "_id": _oid(order_id),
+                "cutting": True,
+                "cut.batch": before.batch,
+                "cut.seq": before.seq,
+                "cut.boxes": before.boxes,
+            },
+            {"$set": {"cut": after.model_dump(), "card_count": after.cards}},
+        )
+        return done.modified_count == 1
+
+    async def end_cut(
+        self, order_id: str | ObjectId, batches: list[OrderBatch], card_count: int, boxes: int
+    ) -> None:
+        fields = {
+            "batches": [b.model_dump() for b in batches],
+            "card_count": card_count,
+            "box_count": boxes,
+            "cutting": False,
+        }
+        await self.collection.update_one({"_id": _oid(order_id)}, {"$set": fields})
+
+    async def set_box_tracking(
+        self, order_id: str | ObjectId, box: int, tracking: BoxTracking
+    ) -> None:
+        await self.collection.update_one(
+            {"_id": _oid(order_id)}, {"$set": {f"boxes.{box}": tracking.model_dump()}}
+        )
+
     async def record_batches(
         self, order_id: str | ObjectId, batches: list[OrderBatch], card_count: int
     ) -> None:
@@ -93,11 +144,13 @@ class FulfillmentOrderRepository:
         of jobs is writing one) has not moved on since."""
         stuck = self.collection.find(
             {"status": OrderStatus.PENDING, "created_ms": {"$lt": quiet_since_ms}},
-            {"_id": 1, "manifest_progress": 1, "resubmitted_ms": 1},
+            {"_id": 1, "manifest_progress": 1, "resubmitted_ms": 1, "cut": 1},
         )
         async for doc in stuck:
             if ((doc.get("manifest_progress") or {}).get("updated_ms") or 0) >= quiet_since_ms:
                 continue  # a chain of manifest jobs is still moving it on
+            if ((doc.get("cut") or {}).get("updated_ms") or 0) >= quiet_since_ms:
+                continue  # a chain of cut jobs is still claiming its boxes
             if (doc.get("resubmitted_ms") or 0) >= quiet_since_ms:
                 continue  # just resubmitted: its fresh job is queued
             yield str(doc["_id"])
