@@ -79,7 +79,7 @@ class CardFactory:
         self.looks_fields = self._card_looks()
         self.looks_set = None if self.looks_fields is None else _set_only(self.looks_fields)
         self.numbers = number_source(self.prefix, length)
-        self.document = CardRepository.document
+        self.template = CardRepository.template(self.shared)
 
     def _card_looks(self) -> dict[str, Any] | None:
         """The printed fields every card shares, in the model's order, None values included
@@ -109,23 +109,19 @@ class CardFactory:
         blobs = self.vault.encrypt_many(numbers, keys)
         created_at = utcnow()
         fulfillment = CardRepository.new_fulfillment(now_ms()) if self.physical else None
-        recipients, notifications, document = self.recipients, self.notifications, self.document
+        recipients, notifications = self.recipients, self.notifications
+        template = self.template | {"created_at": created_at}
         cards: list[IssuedCard] = []
         for i, seq in enumerate(seqs):
             number, card_key = numbers[i], keys[i]
-            doc = document(
-                self.shared,
-                ids[i],
-                seq,
-                hashes[i],
-                blobs[i],
-                number[-4:],
-                recipients[seq] if recipients else None,
-                notifications[seq] if notifications else None,
-                self.personalization(seq) if self.physical else None,
-                dict(fulfillment) if fulfillment is not None else None,
-                created_at,
-            )
+            doc = template.copy()
+            doc["_id"], doc["seq"], doc["number_hash"] = ids[i], seq, hashes[i]
+            doc["number_enc"], doc["last_four"] = blobs[i], number[-4:]
+            if recipients:
+                doc["recipient"], doc["notification"] = recipients[seq], notifications[seq]
+            if self.physical:
+                doc["personalization"] = self.personalization(seq)
+                doc["fulfillment"] = dict(fulfillment) if fulfillment is not None else None
             parcel = self.parcels.get(seq)
             if parcel is not None:  # individual fulfillment: on the cards that have it only
                 doc["shipping"] = parcel
