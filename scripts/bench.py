@@ -515,6 +515,9 @@ async def fig_rss(ctx: Ctx) -> None:
         how = f"{target(ratio, '<=', 1.25)}; {label(big)} under 300 MiB: "
         how += "ok" if peaks[big] < 300 else "MISSED"
         out(f"worker_peak_rss_{label(big)}/worker_peak_rss_{label(small)}", f"{ratio:.2f}", how)
+    elif big != small:
+        name = f"worker_peak_rss_{label(big)}/worker_peak_rss_{label(small)}"
+        out(name, "n/a", f"the {label(big)} batch did not complete")
     elif not ctx.args.quick:
         out("worker_peak_rss_1M/worker_peak_rss_100k", "n/a", "no 1M batch: --skip-1m")
 

@@ -1,6 +1,7 @@
 """A cut's boxes against the embedded Mongo-protocol server: a box claimed by a run that died
 before recording it keeps its number when the cut goes on, so no box ever holds more than
-BOX_SIZE cards, and the cut claims every waiting card once."""
+BOX_SIZE cards, the cut claims every waiting card once, and the order's count shows what the
+cut's own tally missed."""
 
 import secrets
 from collections import Counter
@@ -69,5 +70,9 @@ async def test_a_box_claimed_before_a_crash_keeps_its_number(mongo):
         assert Counter(f["box"] for f in stored) == {1: 2, 2: 2, 3: 1}
         recorded = await orders.get(order_id)
         assert recorded is not None and recorded.cut == done
+        # the cut's own tally missed the dead run's box: the count at its end tells it so, and
+        # the order's batches are then grouped from the cards
+        assert done.cards == 3 and [(b.count, b.first, b.last) for b in done.claimed] == [(3, 2, 4)]
+        assert await cards.count_in_order(CONFIG, order_id) == CARDS
     finally:
         await client.close()

@@ -83,7 +83,7 @@ async def cut_on(
                      progress.cards, progress.boxes)  # fmt: skip
             await jobs.enqueue_submit_order(res.redis, order_id, cut_boxes=progress.boxes)
             return await res.db.fulfillment_orders.get(order_id)
-    return await _end_cut(res, order, progress.boxes if progress else 0)
+    return await _end_cut(res, order, progress)
 
 
 async def _plan(res: Resources, order: FulfillmentOrder) -> CutProgress | None:
@@ -135,6 +135,7 @@ async def _claim_boxes(
                         if last and progress.batch + 1 < len(progress.plan) else end),
                 "boxes": box if packed else progress.boxes,
                 "cards": progress.cards + claimed,
+                "claimed": _add_claimed(progress.claimed, batch, progress.seq, end, claimed),
                 "updated_ms": now_ms(),
             }
         )  # fmt: skip
@@ -144,10 +145,32 @@ async def _claim_boxes(
     return progress
 
 
-async def _end_cut(res: Resources, order: FulfillmentOrder, boxes: int) -> FulfillmentOrder | None:
-    """Records the order's cards by bulk issuance, counts them, and queues the manifest."""
-    order_id = str(order.id)
-    batches = await claimed_batches(res, order.shipping_config_id, order_id)
+def _add_claimed(
+    claimed: list[OrderBatch], batch: OrderBatch, first: int, end: int, count: int
+) -> list[OrderBatch]:
+    if not count:
+        return claimed
+    if claimed and claimed[-1].issuance == batch.issuance:
+        grown = claimed[-1].model_copy(update={"count": claimed[-1].count + count, "last": end - 1})
+        return [*claimed[:-1], grown]
+    mine = OrderBatch(
+        issuance=batch.issuance, program=batch.program, count=count, first=first, last=end - 1
+    )
+    return [*claimed, mine]
+
+
+async def _end_cut(
+    res: Resources, order: FulfillmentOrder, progress: CutProgress | None
+) -> FulfillmentOrder | None:
+    """Records the order's cards by bulk issuance, counts them, and queues the manifest. The
+    cut's own tally of its claims stands when a count of the order's cards (cheap) agrees;
+    else (a claim that ran twice, before and after a crash, counts once) they are grouped
+    again from the cards."""
+    order_id, config_id = str(order.id), order.shipping_config_id
+    boxes, batches = (progress.boxes, progress.claimed) if progress else (0, [])
+    ours = sum(b.count for b in batches)
+    if not ours or await res.db.cards.count_in_order(config_id, order_id) != ours:
+        batches = await claimed_batches(res, config_id, order_id)
     count = sum(b.count for b in batches)
     if count == 0:
         await res.db.fulfillment_orders.delete_if_empty(order_id)

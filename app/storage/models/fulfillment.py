@@ -67,13 +67,15 @@ class ManifestProgress(Embedded):
 class CutProgress(Embedded):
     """A cut in progress, box after box: `plan` holds the configuration's waiting cards by bulk
     issuance (their first and last seq) when the cut began; the next box starts at seq `seq`
-    of `plan[batch]`; `boxes` and `cards` count what is claimed so far."""
+    of `plan[batch]`; `boxes` and `cards` count what is claimed so far, and `claimed` holds it
+    by bulk issuance (the count, and the bounds of the boxes that took cards)."""
 
     plan: list[OrderBatch]
     batch: int = 0
     seq: int
     boxes: int = 0
     cards: int = 0
+    claimed: list[OrderBatch] = []
     updated_ms: int
 
 

@@ -144,6 +144,12 @@ class CardFulfillmentQueries:
         )
         return found is not None
 
+    async def count_in_order(self, config_id: str, order_id: str) -> int:
+        """The order's cards (`$count`: a count of rows in nx-27017, no document read)."""
+        match = {"shipping_config_id": config_id, "fulfillment.order_id": order_id}
+        pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
+        return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
+
     async def count_in_box(self, config_id: str, order_id: str, box: int) -> int:
         pipeline: list[dict[str, Any]] = [
             {
