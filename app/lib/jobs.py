@@ -111,11 +111,12 @@ async def enqueue_webhook(redis: ArqRedis, delivery_id: str, due_ms: int, now_ms
 
 
 async def enqueue_submit_order(
-    redis: ArqRedis, order_id: str, recovery: int = 0, after_part: int = 0, cut_boxes: int = 0
+    redis: ArqRedis, order_id: str, recovery: int = 0, after_part: int = 0, cut_at: str = ""
 ) -> None:
     """Writes the order's manifest and hands it to the printer (once per order); a big
-    order's next job cuts on after box `cut_boxes`, or writes on after part `after_part`."""
-    job_id = f"fulfill:{order_id}" + (f":c{cut_boxes}" if cut_boxes else "")
+    order's next job cuts on from `cut_at` (where its cut stands: batch and seq), or writes
+    on after part `after_part`."""
+    job_id = f"fulfill:{order_id}" + (f":c{cut_at}" if cut_at else "")
     job_id += f":p{after_part}" if after_part else ""
     job_id += f":r{recovery}" if recovery else ""
     await redis.enqueue_job(SUBMIT_ORDER, order_id, _job_id=job_id)

@@ -81,7 +81,8 @@ async def cut_on(
         if progress.batch < len(progress.plan):
             log.info("order %s: %d cards in %d boxes so far, handing off", order_id,
                      progress.cards, progress.boxes)  # fmt: skip
-            await jobs.enqueue_submit_order(res.redis, order_id, cut_boxes=progress.boxes)
+            cut_at = f"{progress.batch}.{progress.seq}"  # unique: a step may fill no box
+            await jobs.enqueue_submit_order(res.redis, order_id, cut_at=cut_at)
             return await res.db.fulfillment_orders.get(order_id)
     return await _end_cut(res, order, progress)
 

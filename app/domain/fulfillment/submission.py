@@ -1,7 +1,7 @@
 """The worker's side of an order: write its manifest, submit it to the printer, and record it.
 
 Runs as the job `fulfill:{order_id}` (a big manifest: a chain of them, `...:p{part}`; before
-it, a big order's cut goes on box by box in jobs `...:c{boxes}`, orders.py); a retry
+it, a big order's cut goes on box by box in jobs `...:c{batch}.{seq}`, orders.py); a retry
 goes on from the last part recorded and submits again (the printer dedupes by order id). Only
 a PENDING order is submitted; after the last try the order is FAILED (its cards stay ORDERED
 in it: statuses never move back) until it is resubmitted or cancelled (recovery.py). A
