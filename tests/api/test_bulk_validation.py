@@ -31,7 +31,7 @@ async def program(tenant):
         ({**OK, "expiresAt": "next tuesday"}, ["body", "expiresAt"]),
         ({**OK, "isPhysical": "maybe"}, ["body", "isPhysical"]),
         ({"initialValue": "1", "count": 0}, ["body", "count"]),
-        ({"initialValue": "1", "count": 1_000_001}, ["body", "count"]),
+        ({"initialValue": "1", "count": 10_000_001}, ["body", "count"]),  # the cap + 1
         ({"initialValue": "1", "count": 2.5}, ["body", "count"]),
         ({"initialValue": "1"}, ["body"]),
         ({"initialValue": "1", "count": 1, "recipients": [{}]}, ["body"]),
