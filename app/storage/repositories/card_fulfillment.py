@@ -115,9 +115,13 @@ class CardFulfillmentQueries:
         """Moves the waiting cards of `seqs` (program, bulk issuance, seq range [first, end))
         to ORDERED in order `order_id` (its change 1), packed in box `box`; returns how many.
         A range read of the cards' unique index; each document's update is atomic and repeats
-        the waiting condition, so two concurrent cuts never claim the same card."""
+        the waiting condition, so two concurrent cuts never claim the same card. The query
+        leaves out the configuration and the merchant (every card of a batch has the batch's):
+        with them, nx-27017 read each box through the configuration's index, all its cards,
+        and a 100,000-card order took 197 s to cut after a million other cards."""
         program_id, issuance_id, first, end = seqs
         query = self._waiting(config_id, merchant_id, bound_ms)
+        del query["shipping_config_id"], query["merchant_id"]
         query |= {"program_id": program_id, "bulk_issuance_id": issuance_id}
         query["seq"] = {"$gte": first, "$lt": end}
         claim = {
