@@ -2,7 +2,9 @@
 indexes and the raw PyMongo calls on it. Services speak in these methods.
 
 Dialect (what nx-27017 gets right too): a `$or` goes inside `$and` with the other conditions,
-never beside them at the top level (nx-27017 writes that into SQL without brackets)."""
+never beside them at the top level (nx-27017 writes that into SQL without brackets); an
+equality that an index should serve is an `$eq` (`filters.exact`, `filters.of_batch`: a bare
+`{field: value}` is a scan of the whole collection there)."""
 
 from dataclasses import dataclass, field
 

@@ -15,6 +15,7 @@ from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
 from app.lib.types import now_ms
+from app.storage.repositories.filters import of_batch
 from app.storage.states import CardFulfillmentStatus
 
 # what a manifest row needs of a card (never `number_hash`, never the recipient)
@@ -122,8 +123,7 @@ class CardFulfillmentQueries:
         program_id, issuance_id, first, end = seqs
         query = self._waiting(config_id, merchant_id, bound_ms)
         del query["shipping_config_id"], query["merchant_id"]
-        query |= {"program_id": program_id, "bulk_issuance_id": issuance_id}
-        query["seq"] = {"$gte": first, "$lt": end}
+        query |= of_batch(program_id, issuance_id) | {"seq": {"$gte": first, "$lt": end}}
         claim = {
             "fulfillment.order_id": order_id,
             "fulfillment.status": CardFulfillmentStatus.ORDERED,
@@ -136,16 +136,9 @@ class CardFulfillmentQueries:
     async def box_packed(self, order_id: str, seqs: tuple[str, str, int, int], box: int) -> bool:
         """Some card of `seqs` is in box `box` of the order (a claim that ran before a crash)."""
         program_id, issuance_id, first, end = seqs
-        found = await self.collection.find_one(
-            {
-                "program_id": program_id,
-                "bulk_issuance_id": issuance_id,
-                "seq": {"$gte": first, "$lt": end},
-                "fulfillment.order_id": order_id,
-                "fulfillment.box": box,
-            },
-            {"_id": 1},
-        )
+        query = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
+        query |= {"seq": {"$gte": first, "$lt": end}, "fulfillment.box": box}
+        found = await self.collection.find_one(query, {"_id": 1})
         return found is not None
 
     async def count_in_order(self, config_id: str, order_id: str) -> int:
@@ -293,12 +286,8 @@ class CardFulfillmentQueries:
         in seq order: a range read of the cards' unique `(program_id, bulk_issuance_id, seq)`
         index, whose cost does not grow with the position (an `_id > x` query does on
         nx-27017)."""
-        query = {
-            "program_id": program_id,
-            "bulk_issuance_id": issuance_id,
-            "seq": {"$gte": first_seq, "$lt": first_seq + count},
-            "fulfillment.order_id": order_id,
-        }
+        query = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
+        query["seq"] = {"$gte": first_seq, "$lt": first_seq + count}
         found = self.collection.find(query, _MANIFEST_FIELDS).sort("seq", 1)
         return [_manifest_card(doc) async for doc in found]
 

@@ -24,6 +24,7 @@ from app.storage.models import (
     Recipient,
 )
 from app.storage.repositories.card_fulfillment import CardFulfillmentQueries
+from app.storage.repositories.filters import of_batch
 from app.storage.repositories.paging import id_filter, next_cursor
 from app.storage.states import (
     OPEN_NOTIFICATION,
@@ -126,27 +127,23 @@ class CardRepository(CardFulfillmentQueries):
         return set()
 
     async def existing_seqs(self, program_id: str, issuance_id: str, seqs: list[int]) -> set[int]:
-        cursor = self.collection.find(
-            {"program_id": program_id, "bulk_issuance_id": issuance_id, "seq": {"$in": seqs}},
-            {"seq": 1},
-        )
-        return {doc["seq"] async for doc in cursor}
+        """Which of `seqs` exist: a range read of the index from the least to the greatest
+        (a `$in` on seq is a `json_each` per card of the batch on nx-27017)."""
+        if not seqs:
+            return set()
+        found = await self.seqs_between(program_id, issuance_id, min(seqs), max(seqs) + 1)
+        return set(found).intersection(seqs)
 
     async def seqs_between(
         self, program_id: str, issuance_id: str, start: int, end: int
     ) -> list[int]:
         """The seqs in [start, end) that exist, ascending, read from the batch's unique index."""
-        seqs = {"$gte": start, "$lt": end}
-        cursor = self.collection.find(
-            {"program_id": program_id, "bulk_issuance_id": issuance_id, "seq": seqs},
-            {"seq": 1},
-        ).sort("seq", 1)
+        query = of_batch(program_id, issuance_id) | {"seq": {"$gte": start, "$lt": end}}
+        cursor = self.collection.find(query, {"seq": 1}).sort("seq", 1)
         return [doc["seq"] async for doc in cursor]
 
     async def delete_batch(self, program_id: str, issuance_id: str) -> None:
-        await self.collection.delete_many(
-            {"program_id": program_id, "bulk_issuance_id": issuance_id}
-        )
+        await self.collection.delete_many(of_batch(program_id, issuance_id))
 
     async def encrypted(
         self, program_id: str, issuance_id: str, start: int = 0, end: int | None = None
@@ -155,7 +152,7 @@ class CardRepository(CardFulfillmentQueries):
         seqs: dict[str, int] = {"$gte": start} if end is None else {"$gte": start, "$lt": end}
         cursor = (
             self.collection.find(
-                {"program_id": program_id, "bulk_issuance_id": issuance_id, "seq": seqs},
+                of_batch(program_id, issuance_id) | {"seq": seqs},
                 {"_id": 1, "seq": 1, "number_enc": 1, "recipient": 1},
             )
             .sort("seq", 1)
@@ -174,11 +171,7 @@ class CardRepository(CardFulfillmentQueries):
         """The batch's cards still `scheduled` become `active`: one range update through the
         batch's index (a card deactivated meanwhile is left as it is)."""
         updated = await self.collection.update_many(
-            {
-                "program_id": program_id,
-                "bulk_issuance_id": issuance_id,
-                "status": CardStatus.SCHEDULED,
-            },
+            of_batch(program_id, issuance_id, status=CardStatus.SCHEDULED),
             {"$set": {"status": CardStatus.ACTIVE}},
         )
         return updated.modified_count
@@ -189,11 +182,7 @@ class CardRepository(CardFulfillmentQueries):
         """Sets the status of the batch's cards with seq in [start, end), through the batch's
         index (a bounded range: big updates are slow); returns how many cards it matched."""
         updated = await self.collection.update_many(
-            {
-                "program_id": program_id,
-                "bulk_issuance_id": issuance_id,
-                "seq": {"$gte": seqs[0], "$lt": seqs[1]},
-            },
+            of_batch(program_id, issuance_id) | {"seq": {"$gte": seqs[0], "$lt": seqs[1]}},
             {"$set": {"status": status}},
         )
         return updated.matched_count
@@ -239,11 +228,8 @@ class CardRepository(CardFulfillmentQueries):
         limit: int = 0,
     ) -> list[str]:
         """Ids of the batch's cards whose notification is still to be sent."""
-        query: dict[str, Any] = {
-            "program_id": program_id,
-            "bulk_issuance_id": issuance_id,
-            "notification.status": {"$in": list(OPEN_NOTIFICATION)},
-        }
+        query = of_batch(program_id, issuance_id)
+        query["notification.status"] = {"$in": list(OPEN_NOTIFICATION)}
         if seqs is not None:
             query["seq"] = {"$gte": seqs[0], "$lt": seqs[1]}
         cursor = self.collection.find(query, {"_id": 1}).limit(limit)
@@ -253,12 +239,9 @@ class CardRepository(CardFulfillmentQueries):
         self, program_id: str, issuance_id: str, now_ms: int, limit: int
     ) -> list[str]:
         """Ids of the batch's cards whose next try is due (a try that died mid-way included)."""
-        query: dict[str, Any] = {
-            "program_id": program_id,
-            "bulk_issuance_id": issuance_id,
-            "notification.status": {"$in": list(OPEN_NOTIFICATION)},
-            "notification.nextAttemptMs": {"$lte": now_ms},
-        }
+        query = of_batch(program_id, issuance_id)
+        query["notification.status"] = {"$in": list(OPEN_NOTIFICATION)}
+        query["notification.nextAttemptMs"] = {"$lte": now_ms}
         cursor = self.collection.find(query, {"_id": 1}).limit(limit)
         return [str(doc["_id"]) async for doc in cursor]
 
@@ -354,11 +337,7 @@ class CardRepository(CardFulfillmentQueries):
     async def resend_failed(self, program_id: str, issuance_id: str, now_ms: int) -> int:
         """Every `failed` notification of the batch pending again and due now; how many."""
         moved = await self.collection.update_many(
-            {
-                "program_id": program_id,
-                "bulk_issuance_id": issuance_id,
-                "notification.status": NotificationStatus.FAILED,
-            },
+            of_batch(program_id, issuance_id) | {"notification.status": NotificationStatus.FAILED},
             {"$set": _new_round(now_ms)},
         )
         return moved.modified_count
