@@ -751,7 +751,10 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
     )
     api_key = re.search(r"api key:\s+(\S+)", created.stdout).group(1)
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-    mongo = AsyncMongoClient(env["MONGODB_URL"], serverSelectionTimeoutMS=5000)
+    # one raw update_many of 100,000 cards holds nx-27017 for over 20 s, the monitor's
+    # default check timeout: the client would mark the server down and cancel the operation
+    waits = {"serverSelectionTimeoutMS": 300_000, "connectTimeoutMS": 300_000}
+    mongo = AsyncMongoClient(env["MONGODB_URL"], **waits)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
             token = await api(http, "POST", "/v2/token", 200, json={"apiKey": api_key})
