@@ -805,10 +805,11 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
             program = await api(http, "POST", "/v2/giftcards/programs", 201, json=body)
             url = f"/v2/giftcards/programs/{program['id']}"
             ctx = Ctx(args, env, tmp, http, mongo[env["MONGODB_DB"]], url, worker, api_proc)
+            ordered = args.count_fulfill or args.count_async
             for key, figure, name in (
                 ("async", fig_async, f"async_{label(args.count_async)}"),
                 ("inline", fig_inline, "inline_50"),
-                ("fulfill", fig_fulfill, f"fulfill_{label(args.count_async)}"),
+                ("fulfill", fig_fulfill, f"fulfill_{label(ordered)}"),
                 ("rss", fig_rss, "worker_peak_rss"),
                 ("scale", fig_scale, "async_2_workers"),
                 ("poll", fig_poll, "poll_rps"),
