@@ -331,6 +331,32 @@ class Ctx:
         return f"{self.program_url}/cards/bulk"
 
 
+class TokenAuth(httpx.Auth):
+    """The bench's bearer token, fetched again when the API answers 401, as a client does: a
+    token lives JWT_TTL_SECONDS (an hour), and the 10M run outlives it (its poll got a 401 at
+    7.6M cards and the run was lost)."""
+
+    requires_response_body = True
+
+    def __init__(self, token_url: str, api_key: str) -> None:
+        self.token_url, self.api_key, self.token = token_url, api_key, ""
+
+    def _sign_in(self):
+        response = yield httpx.Request("POST", self.token_url, json={"apiKey": self.api_key})
+        response.raise_for_status()
+        self.token = response.json()["accessToken"]
+
+    def auth_flow(self, request: httpx.Request):
+        if not self.token:
+            yield from self._sign_in()
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:
+            yield from self._sign_in()
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
 async def api(http: httpx.AsyncClient, method: str, path: str, expect: int, **kw) -> dict:
     """One API call; any other status than ``expect`` is a BenchError."""
     r = await http.request(method, path, **kw)
@@ -798,9 +824,8 @@ async def bench(args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Non
     waits = {"serverSelectionTimeoutMS": 300_000, "connectTimeoutMS": 300_000}
     mongo = AsyncMongoClient(env["MONGODB_URL"], **waits)
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-            token = await api(http, "POST", "/v2/token", 200, json={"apiKey": api_key})
-            http.headers["Authorization"] = f"Bearer {token['accessToken']}"
+        auth = TokenAuth(f"{base}/v2/token", api_key)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits, auth=auth) as http:
             body = {"name": "Bench", "currency": "USD"}
             program = await api(http, "POST", "/v2/giftcards/programs", 201, json=body)
             url = f"/v2/giftcards/programs/{program['id']}"
