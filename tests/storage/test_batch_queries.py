@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient, monitoring
 from app.storage.models import Card
 from app.storage.repositories import CardRepository
 from app.storage.states import CardStatus
-from tests.storage.test_order_boxes import CONFIG, MERCHANT, PROGRAM
+from tests.storage.test_order_boxes import PROGRAM
 from tests.storage.test_order_boxes import _card as waiting_card
 
 QUERIES = {"find": "filter", "aggregate": "pipeline", "update": "updates", "delete": "deletes"}
@@ -64,8 +64,8 @@ async def test_a_batchs_queries_name_it_with_eq_and_answer_as_before(mongo):
         assert await cards.activate_scheduled(PROGRAM, issuance) == 3
         order = secrets.token_hex(12)
         box = (PROGRAM, issuance, 0, 3)
-        assert await cards.claim_box(CONFIG, MERCHANT, 10, order, box, 1) == 3
-        assert await cards.box_packed(order, box, 1)
+        assert await cards.claim_box(10, order, box, 1) == 3
+        assert await cards.claimed_in_range(order, box) == 3
         boxed = await cards.manifest_cards(PROGRAM, issuance, order, 0, 6)
         assert [card.box for card in boxed] == [1, 1, 1]
 

@@ -291,3 +291,48 @@ async def test_operators_resubmit_and_cancel_from_the_cli(
     unknown = _cli(env, tmp_path, "resubmit", str(ObjectId()))
     assert unknown.returncode == 1 and "fulfillment_order_not_found" in unknown.stderr
     assert _cli(env, tmp_path, "cancel", "not-an-id").returncode == 2
+
+
+async def test_a_cancel_left_uncounted_by_a_crash_still_gives_its_cards_to_the_next_cut(
+    deployment,
+    new_tenant,
+    webhook_receiver,
+    db,
+):
+    """The cancel released the cards, then the process died before counting them (undone here
+    in the database): the batch's counts say none waits, yet the next cut settles the
+    cancelled order first and takes them (a cut plans from the batches' counts)."""
+    path = "/printer/uncounted"
+    _, api = _deployment(deployment, webhook_receiver, path)
+    tenant = await new_tenant("Uncounted cancel", base_url=api.base_url)
+    program = await tenant.create_program(name="Plastic")
+    config = await _config(tenant)
+    card_ids = sorted(
+        c["id"] for c in await _physical_cards(tenant, program["id"], config["id"], 3)
+    )
+    order_id = await _failed_order(tenant, config["id"], webhook_receiver, path)
+    cancelled = await tenant.http.post(f"{ORDERS}/{order_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+
+    batch = {"program_id": program["id"]}
+    [change] = [
+        k for k in db.bulk_issuances.find_one(batch)["fulfillment_tally"] if k != f"{order_id}_1"
+    ]
+    undo = {"fulfillment_counts.CREATED": -3, "fulfillment_counts.ORDERED": 3}
+    db.bulk_issuances.update_one(
+        batch, {"$unset": {f"fulfillment_tally.{change}": ""}, "$inc": undo}
+    )
+    number = change.rsplit("_", 1)[1]
+    db.fulfillment_orders.update_one(
+        {"_id": ObjectId(order_id)}, {"$unset": {f"tallied.{number}": ""}}
+    )
+
+    webhook_receiver.fail_at[path] = 0
+    cut = await tenant.http.post(f"/v2/giftcards/shipping-configs/{config['id']}/fulfill")
+    assert cut.status_code == 202, cut.text
+    assert cut.json()["cardCount"] == 3
+    submitted = await _order_in(tenant, cut.json()["fulfillmentOrderId"], "SUBMITTED")
+    rows, _ = await download_csv(submitted["manifestUrl"])
+    assert sorted(r["cardId"] for r in rows) == card_ids
+    counts = db.bulk_issuances.find_one(batch)["fulfillment_counts"]
+    assert counts["CREATED"] == -3 and counts["ORDERED"] == 3, counts  # counted once each way

@@ -1,15 +1,15 @@
 """Cutting a fulfillment order: every CREATED card of a configuration, each card in exactly one
 order whatever the concurrency, packed in boxes of at most BOX_SIZE cards.
 
-The cut inserts the order (PENDING), plans it (the waiting cards by bulk issuance, with their
-first and last seq), then claims box after box: one `update_many` over a seq range of the
-cards' unique index moves its waiting cards to ORDERED in this order and box, and the order
-records where the next box starts (compare-and-set). The request (or the AUTO cut-off's cron
-job) claims boxes for CUT_REQUEST_SECONDS (one box at least); a bigger order is cut on by the
-order's own jobs (submission.py), short ones, so a million-card order needs no long request or
-job. A claim repeated after a crash takes nothing twice (each card's update repeats the
-waiting condition) and keeps the box's number. An order that claimed nothing is deleted again
-(409 nothing_to_fulfill).
+The cut inserts the order (PENDING), plans it (the configuration's batches whose counts show
+waiting cards, each over all its seqs), then claims box after box: one `update_many` over a
+seq range of the cards' unique index moves its waiting cards to ORDERED in this order and box,
+and the order records where the next box starts (compare-and-set). The request (or the AUTO
+cut-off's cron job) claims boxes for CUT_REQUEST_SECONDS (one box at least); a bigger order is
+cut on by the order's own jobs (submission.py), short ones, so a million-card order needs no
+long request or job. A claim repeated after a crash takes nothing twice (each card's update
+repeats the waiting condition), keeps the box's number and counts the box's cards again. An
+order that claimed nothing is deleted again (409 nothing_to_fulfill).
 """
 
 import logging
@@ -17,7 +17,7 @@ import time
 
 from bson import ObjectId
 
-from app.domain.fulfillment.tally import tally
+from app.domain.fulfillment.tally import settle, tally
 from app.domain.fulfillment.webhooks import announce
 from app.lib import jobs
 from app.lib.types import now_ms, utcnow
@@ -88,20 +88,23 @@ async def cut_on(
 
 
 async def _plan(res: Resources, order: FulfillmentOrder) -> CutProgress | None:
-    """The cut's plan, recorded on the order (or the one another run recorded first)."""
-    assert order.cut_bound_ms is not None
-    groups = await res.db.cards.waiting_groups(
-        order.shipping_config_id, order.merchant_id, order.cut_bound_ms
-    )
-    if not groups:
-        return None
-    programs = await res.db.issuances.program_ids([g.issuance for g in groups])
+    """The cut's plan, recorded on the order (or the one another run recorded first): the
+    configuration's batches whose counts show cards waiting, each over all its seqs. Read
+    from the batches, not the cards: grouping a million waiting cards is one query that
+    holds nx-27017 past the client's timeout; a box's claim takes only its waiting cards."""
+    config_id = order.shipping_config_id
+    for cancelled in await res.db.fulfillment_orders.cancelled_of_config(config_id):
+        await settle(res, cancelled, below=cancelled.changes + 1)  # its released cards count
+    batches = await res.db.issuances.physical_batches_waiting(order.merchant_id, config_id)
     plan = [
-        OrderBatch(issuance=g.issuance, program=programs[g.issuance], count=g.count,
-                   first=g.first, last=g.last)
-        for g in groups
+        OrderBatch(issuance=b.issuance, program=b.program, count=b.seqs, first=0,
+                   last=b.seqs - 1)
+        for b in batches
+        if b.seqs > 0
     ]  # fmt: skip
-    progress = CutProgress(plan=plan, seq=plan[0].first, updated_ms=now_ms())
+    if not plan:
+        return None
+    progress = CutProgress(plan=plan, seq=0, updated_ms=now_ms())
     await res.db.fulfillment_orders.plan_cut(str(order.id), progress)
     stored = await res.db.fulfillment_orders.get(str(order.id))
     return stored.cut if stored is not None and stored.cut is not None else progress
@@ -112,7 +115,10 @@ async def _claim_boxes(
 ) -> CutProgress:
     """Box after box until the plan is done or the budget is spent (one box at least); each
     box a seq range of BOX_SIZE of one bulk issuance (fewer cards where some were ordered
-    before)."""
+    before, none where all were: no box then). The run's first box is counted from the cards:
+    a run that died after claiming it, or a rival that started from the same progress and
+    lost the compare-and-set, claimed in the same range and box. Every later box is the
+    run's own, counted by its claim."""
     started = time.monotonic()
     order_id, size = str(order.id), res.settings.box_size
     assert order.cut_bound_ms is not None
@@ -124,10 +130,10 @@ async def _claim_boxes(
         end = min(progress.seq + size, batch.last + 1)
         seqs = (batch.program, batch.issuance, progress.seq, end)
         box = progress.boxes + 1
-        claimed = await res.db.cards.claim_box(
-            order.shipping_config_id, order.merchant_id, order.cut_bound_ms, order_id, seqs, box
-        )
-        packed = claimed > 0 or await res.db.cards.box_packed(order_id, seqs, box)
+        claimed = await res.db.cards.claim_box(order.cut_bound_ms, order_id, seqs, box)
+        if progress is first:  # a run that died here, or a rival run, may have claimed some
+            claimed = await res.db.cards.claimed_in_range(order_id, seqs)
+        packed = claimed > 0
         last = end > batch.last
         after = progress.model_copy(
             update={
@@ -163,15 +169,10 @@ def _add_claimed(
 async def _end_cut(
     res: Resources, order: FulfillmentOrder, progress: CutProgress | None
 ) -> FulfillmentOrder | None:
-    """Records the order's cards by bulk issuance, counts them, and queues the manifest. The
-    cut's own tally of its claims stands when a count of the order's cards (cheap) agrees;
-    else (a claim that ran twice, before and after a crash, counts once) they are grouped
-    again from the cards."""
-    order_id, config_id = str(order.id), order.shipping_config_id
+    """Records the order's cards by bulk issuance (the cut's exact tally of its claims),
+    counts them, and queues the manifest."""
+    order_id = str(order.id)
     boxes, batches = (progress.boxes, progress.claimed) if progress else (0, [])
-    ours = sum(b.count for b in batches)
-    if not ours or await res.db.cards.count_in_order(config_id, order_id) != ours:
-        batches = await claimed_batches(res, config_id, order_id)
     count = sum(b.count for b in batches)
     if count == 0:
         await res.db.fulfillment_orders.delete_if_empty(order_id)

@@ -65,8 +65,9 @@ class ManifestProgress(Embedded):
 
 
 class CutProgress(Embedded):
-    """A cut in progress, box after box: `plan` holds the configuration's waiting cards by bulk
-    issuance (their first and last seq) when the cut began; the next box starts at seq `seq`
+    """A cut in progress, box after box: `plan` holds the configuration's batches that had
+    cards waiting when the cut began, each over all its seqs (`count` of them, `first` and
+    `last`: the box claims take only the waiting cards); the next box starts at seq `seq`
     of `plan[batch]`; `boxes` and `cards` count what is claimed so far, and `claimed` holds it
     by bulk issuance (the count, and the bounds of the boxes that took cards)."""
 

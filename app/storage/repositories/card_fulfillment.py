@@ -2,8 +2,9 @@
 configuration's waiting cards into an order, moving them as the printer reports, reading an
 order's cards by seq range for its manifest, releasing a cancelled order's cards.
 
-Every query of an order's cards names its `shipping_config_id` (indexed: digital cards have
-none), so it reads the configuration's cards, never the whole collection.
+A query of a seq range names its batch (`of_batch`: the cards' unique index); every other
+query of an order's cards names its `shipping_config_id` (indexed: digital cards have none),
+so it reads the configuration's cards, never the whole collection.
 """
 
 from collections.abc import Iterable
@@ -66,24 +67,6 @@ class CardFulfillmentQueries:
     def collection(self) -> AsyncCollection[dict[str, Any]]:
         raise NotImplementedError
 
-    @staticmethod
-    def _waiting(config_id: str, merchant_id: str, bound_ms: int) -> dict[str, Any]:
-        """The configuration's CREATED cards in no order, waiting since `bound_ms` or before (a
-        card issued during the cut waits for the next order)."""
-        return {
-            "shipping_config_id": config_id,
-            "merchant_id": merchant_id,
-            "fulfillment.status": CardFulfillmentStatus.CREATED,
-            "fulfillment.order_id": None,
-            "fulfillment.updated_ms": {"$lte": bound_ms},
-        }
-
-    async def waiting_groups(
-        self, config_id: str, merchant_id: str, bound_ms: int
-    ) -> list[ClaimedGroup]:
-        """The waiting cards by bulk issuance (first and last seq): a cut's plan."""
-        return await self._by_issuance(self._waiting(config_id, merchant_id, bound_ms))
-
     async def _by_issuance(self, match: dict[str, Any]) -> list[ClaimedGroup]:
         """The cards of `match` by bulk issuance, in issuance order (nx-27017 groups on one
         field only: the caller finds the programs from the issuances)."""
@@ -105,25 +88,24 @@ class CardFulfillmentQueries:
         ]
 
     async def claim_box(
-        self,
-        config_id: str,
-        merchant_id: str,
-        bound_ms: int,
-        order_id: str,
-        seqs: tuple[str, str, int, int],
-        box: int,
+        self, bound_ms: int, order_id: str, seqs: tuple[str, str, int, int], box: int
     ) -> int:
         """Moves the waiting cards of `seqs` (program, bulk issuance, seq range [first, end))
         to ORDERED in order `order_id` (its change 1), packed in box `box`; returns how many.
-        A range read of the cards' unique index; each document's update is atomic and repeats
-        the waiting condition, so two concurrent cuts never claim the same card. The query
-        leaves out the configuration and the merchant (every card of a batch has the batch's):
-        with them, nx-27017 read each box through the configuration's index, all its cards,
-        and a 100,000-card order took 197 s to cut after a million other cards."""
+        Waiting: CREATED in no order since `bound_ms` or before (a card issued during the cut
+        waits for the next order). A range read of the cards' unique index; each document's
+        update is atomic and repeats the waiting condition, so two concurrent cuts never
+        claim the same card. The query names the batch, not the configuration (every card of
+        a batch has the batch's): with it, nx-27017 read each box through the configuration's
+        index, all its cards, and a 100,000-card order took 197 s to cut after a million
+        other cards."""
         program_id, issuance_id, first, end = seqs
-        query = self._waiting(config_id, merchant_id, bound_ms)
-        del query["shipping_config_id"], query["merchant_id"]
-        query |= of_batch(program_id, issuance_id) | {"seq": {"$gte": first, "$lt": end}}
+        query = of_batch(program_id, issuance_id) | {
+            "seq": {"$gte": first, "$lt": end},
+            "fulfillment.status": CardFulfillmentStatus.CREATED,
+            "fulfillment.order_id": None,
+            "fulfillment.updated_ms": {"$lte": bound_ms},
+        }
         claim = {
             "fulfillment.order_id": order_id,
             "fulfillment.status": CardFulfillmentStatus.ORDERED,
@@ -133,17 +115,12 @@ class CardFulfillmentQueries:
         }
         return (await self.collection.update_many(query, {"$set": claim})).modified_count
 
-    async def box_packed(self, order_id: str, seqs: tuple[str, str, int, int], box: int) -> bool:
-        """Some card of `seqs` is in box `box` of the order (a claim that ran before a crash)."""
+    async def claimed_in_range(self, order_id: str, seqs: tuple[str, str, int, int]) -> int:
+        """How many of `seqs` (program, bulk issuance, seq range) the order holds: a range
+        read of at most a box's seqs."""
         program_id, issuance_id, first, end = seqs
-        query = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
-        query |= {"seq": {"$gte": first, "$lt": end}, "fulfillment.box": box}
-        found = await self.collection.find_one(query, {"_id": 1})
-        return found is not None
-
-    async def count_in_order(self, config_id: str, order_id: str) -> int:
-        """The order's cards (`$count`: a count of rows in nx-27017, no document read)."""
-        match = {"shipping_config_id": config_id, "fulfillment.order_id": order_id}
+        match = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
+        match["seq"] = {"$gte": first, "$lt": end}
         pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
         return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
 

@@ -83,6 +83,11 @@ class FulfillmentOrderRepository:
             query["status"] = status
         return await newest_first_page(FulfillmentOrder, query, limit, cursor)
 
+    async def cancelled_of_config(self, config_id: str) -> list[FulfillmentOrder]:
+        """The configuration's cancelled orders (their cards went back to CREATED)."""
+        query = {"shipping_config_id": config_id, "status": OrderStatus.CANCELLED}
+        return await FulfillmentOrder.find(query).to_list()
+
     async def delete_if_empty(self, order_id: str | ObjectId) -> None:
         """A cut that claimed nothing leaves no order."""
         await self.collection.delete_one({"_id": _oid(order_id), "card_count": 0})

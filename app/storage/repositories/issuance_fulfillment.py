@@ -6,16 +6,49 @@ is a compare-and-set on that stored value, so tallying a change again (a repair,
 event) moves the counts only by the difference: never twice.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
+
+from app.storage.repositories.filters import exact
+from app.storage.states import FINISHED_TASK, CardFulfillmentStatus
+
+
+class PhysicalBatch(NamedTuple):
+    """A physical batch that may still have cards waiting for an order: their seqs lie in
+    [0, `seqs`)."""
+
+    issuance: str
+    program: str
+    seqs: int
 
 
 class IssuanceFulfillmentQueries:
     @property
     def collection(self) -> AsyncCollection[dict[str, Any]]:
         raise NotImplementedError
+
+    async def physical_batches_waiting(
+        self, merchant_id: str, config_id: str
+    ) -> list[PhysicalBatch]:
+        """The configuration's batches whose counts show cards still CREATED (the issued count
+        plus the CREATED entry), in issuance order: a
+        cut's plan from the batches, without reading a card (an aggregate of a million cards
+        holds nx-27017 past the client's timeout)."""
+        query = exact(merchant_id=merchant_id, shipping_config_id=config_id)
+        fields = ["program_id", "status", "requested_count", "issued_count", "cards_settled"]
+        fields.append("fulfillment_counts")
+        found = self.collection.find(query, fields).sort("_id", 1)
+        batches: list[PhysicalBatch] = []
+        async for doc in found:  # a batch still issuing (or counting) may have any seq
+            finished = doc["status"] in FINISHED_TASK and doc.get("cards_settled", True)
+            seqs = doc["requested_count"]
+            made = doc.get("issued_count", 0) if finished else seqs
+            moved = (doc.get("fulfillment_counts") or {}).get(CardFulfillmentStatus.CREATED, 0)
+            if made + moved > 0:
+                batches.append(PhysicalBatch(str(doc["_id"]), doc["program_id"], seqs))
+        return batches
 
     async def fulfillment_tallies(self, issuance_ids: list[str], key: str) -> dict[str, str]:
         """issuance id → the contribution stored under `key` (absent: none yet)."""
