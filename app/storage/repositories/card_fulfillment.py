@@ -19,17 +19,6 @@ from app.lib.types import now_ms
 from app.storage.repositories.filters import of_batch
 from app.storage.states import CardFulfillmentStatus
 
-# what a manifest row needs of a card (never `number_hash`, never the recipient)
-_MANIFEST_FIELDS = {
-    "_id": 1,
-    "number_enc": 1,
-    "personalization": 1,
-    "design_template": 1,
-    "expires_at": 1,
-    "shipping": 1,  # the card's own parcel, on the few cards that have one
-    "fulfillment": 1,  # its box
-}
-
 
 @dataclass(frozen=True)
 class ClaimedGroup:
@@ -262,10 +251,12 @@ class CardFulfillmentQueries:
         """The order's cards of one bulk issuance with seq in [first_seq, first_seq + count),
         in seq order: a range read of the cards' unique `(program_id, bulk_issuance_id, seq)`
         index, whose cost does not grow with the position (an `_id > x` query does on
-        nx-27017)."""
+        nx-27017). Whole documents: nx-27017 serves a projection of the row's seven fields
+        ~30 % slower than the document (a JSON extraction per field), and the manifest's read
+        is most of its time; the row takes what it prints."""
         query = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
         query["seq"] = {"$gte": first_seq, "$lt": first_seq + count}
-        found = self.collection.find(query, _MANIFEST_FIELDS).sort("seq", 1)
+        found = self.collection.find(query).sort("seq", 1)
         return [_manifest_card(doc) async for doc in found]
 
 
