@@ -7,6 +7,7 @@ manifest is written by a chain of short jobs, each going on from the part the la
 written into the object: they are never logged.
 """
 
+import asyncio
 import csv
 import io
 import json
@@ -29,7 +30,7 @@ from app.storage.models import (
     ShippingConfig,
 )
 from app.storage.models.parts import DEFAULT_THERMAL_COLOR
-from app.storage.repositories import FulfillmentOrderRepository
+from app.storage.repositories import CardRepository, FulfillmentOrderRepository
 from app.storage.repositories.card_fulfillment import ManifestCard
 from app.storage.resources import Resources
 
@@ -135,20 +136,24 @@ async def write_manifest(
     if upload.progress is None:
         upload.add(_encode([HEADER]), 0, (0, None))
     shipping = shipping_cells(config.shipping)
-    for index, batch, seq in _reads(order, upload.resume_at):
-        cards = await res.db.cards.manifest_cards(
-            batch.program, batch.issuance, order_id, seq, ROWS_PER_READ
-        )
-        rows = [_row(res.vault, order_id, card, shipping) for card in cards]
-        upload.add(_encode(rows), len(rows), (index, seq + ROWS_PER_READ))
-        if upload.size < PART_BYTES:
-            continue
-        await upload.flush_part()
-        now = time.monotonic()
-        part_seconds, part_started = now - part_started, now
-        if now - started + part_seconds > budget_seconds:
-            log.info("order %s: manifest part %d written, handing off", order.id, upload.parts)
-            return ManifestState(upload.parts, whole=False)
+    reads = list(_reads(order, upload.resume_at))
+    ahead = _ReadAhead(res.db.cards, order_id, reads)
+    try:
+        for index, _, seq in reads:
+            cards = await ahead.next()
+            rows = [_row(res.vault, order_id, card, shipping) for card in cards]
+            upload.add(_encode(rows), len(rows), (index, seq + ROWS_PER_READ))
+            if upload.size < PART_BYTES:
+                continue
+            await upload.flush_part()
+            now = time.monotonic()
+            part_seconds, part_started = now - part_started, now
+            if now - started + part_seconds > budget_seconds:
+                log.info("order %s: manifest part %d written, handing off", order.id,
+                         upload.parts)  # fmt: skip
+                return ManifestState(upload.parts, whole=False)
+    finally:
+        ahead.close()
     await upload.finish()
     log.info("order %s: manifest written, %d rows", order.id, upload.rows)
     return ManifestState(upload.parts, whole=True)
@@ -167,6 +172,43 @@ def _reads(
         start = batch.first if seq is None or index > resume else max(seq, batch.first)
         for first in range(start, batch.last + 1, ROWS_PER_READ):
             yield index, batch, first
+
+
+class _ReadAhead:
+    """The manifest's range reads in turn, each sent as the last one's cards are handed over:
+    the database serves the next read while this process builds, encodes and uploads rows."""
+
+    def __init__(
+        self, cards: CardRepository, order_id: str, reads: list[tuple[int, OrderBatch, int]]
+    ) -> None:
+        self.cards, self.order_id, self.reads = cards, order_id, iter(reads)
+        self.pending = self._send()
+
+    def _send(self) -> "asyncio.Task[list[ManifestCard]] | None":
+        read = next(self.reads, None)
+        if read is None:
+            return None
+        _, batch, seq = read
+        found = self.cards.manifest_cards(
+            batch.program, batch.issuance, self.order_id, seq, ROWS_PER_READ
+        )
+        return asyncio.ensure_future(found)
+
+    async def next(self) -> list[ManifestCard]:
+        assert self.pending is not None
+        cards = await self.pending
+        self.pending = self._send()
+        await asyncio.sleep(0)  # the next read goes out before the rows are built
+        return cards
+
+    def close(self) -> None:
+        """Drops a read sent ahead that is not wanted (a hand-off, a failure)."""
+        task, self.pending = self.pending, None
+        if task is None:
+            return
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: an unwanted read's failure is no one's error
+        task.cancel()
 
 
 def _row(vault: CardVault, order_id: str, card: ManifestCard, shipping: list[str]) -> list[str]:

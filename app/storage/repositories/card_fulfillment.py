@@ -256,7 +256,7 @@ class CardFulfillmentQueries:
         is most of its time; the row takes what it prints."""
         query = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
         query["seq"] = {"$gte": first_seq, "$lt": first_seq + count}
-        found = self.collection.find(query).sort("seq", 1)
+        found = self.collection.find(query).sort("seq", 1).batch_size(count)  # one reply
         return [_manifest_card(doc) async for doc in found]
 
 
