@@ -11,8 +11,8 @@ from pymongo import AsyncMongoClient, monitoring
 
 from app.storage.models import Card
 from app.storage.repositories import CardRepository
-from app.storage.states import CardStatus
-from tests.storage.test_order_boxes import PROGRAM
+from app.storage.states import CardFulfillmentStatus, CardStatus
+from tests.storage.test_order_boxes import CONFIG, PROGRAM
 from tests.storage.test_order_boxes import _card as waiting_card
 
 QUERIES = {"find": "filter", "aggregate": "pipeline", "update": "updates", "delete": "deletes"}
@@ -68,9 +68,22 @@ async def test_a_batchs_queries_name_it_with_eq_and_answer_as_before(mongo):
         assert await cards.claimed_in_range(order, box) == 3
         boxed = await cards.manifest_cards(PROGRAM, issuance, order, 0, 6)
         assert [card.box for card in boxed] == [1, 1, 1]
+        # a printer event of box 1 reads its seq range, not the configuration's cards
+        box_range: list[str | int] = [PROGRAM, issuance, 0, 2]  # two of the box's three
+        assert await cards.count_in_box(CONFIG, order, 1, box_range) == 2
+        shipped = CardFulfillmentStatus.SHIPPED
+        ordered = [CardFulfillmentStatus.ORDERED]
+        moved = await cards.move_in_order(CONFIG, order, ordered, shipped, 2, box=1,
+                                          box_range=box_range)  # fmt: skip
+        assert moved == 2
+        by_issuance = await cards.moved_by_issuance(CONFIG, order, shipped, 2, None, box_range)
+        assert by_issuance == {issuance: 2}
+        ids = await cards.moved_in_change(CONFIG, order, PROGRAM, shipped, 2, box_range)
+        assert ids == sorted(str(c["_id"]) for c in stored if c["seq"] in (0, 1))
+        assert await cards.moved_in_change(CONFIG, order, "q" * 24, shipped, 2, box_range) == []
 
         batch_queries = [f for f in filters.seen if "bulk_issuance_id" in f]
-        assert len(batch_queries) >= 8
+        assert len(batch_queries) >= 12
         for query in batch_queries:
             assert query["program_id"] == {"$eq": PROGRAM}, query
             assert query["bulk_issuance_id"] == {"$eq": issuance}, query

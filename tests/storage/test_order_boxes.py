@@ -74,5 +74,10 @@ async def test_a_box_claimed_before_a_crash_keeps_its_number(mongo):
         assert done.cards == CARDS
         assert [(b.count, b.first, b.last) for b in done.claimed] == [(CARDS, 0, 4)]
         assert await cards.claimed_in_range(order_id, (PROGRAM, issuance, 0, 9)) == CARDS
+        # each box's seq range, for the printer's events of one box
+        assert done.box_seqs == [[0, 0, 2], [0, 2, 4], [0, 4, 5]]
+        order.cut = done
+        assert order.box_range(3) == [PROGRAM, issuance, 4, 5]
+        assert order.box_range(4) is None and order.box_range(0) is None
     finally:
         await client.close()

@@ -18,6 +18,7 @@ from app.domain.fulfillment.webhooks import hold, publish
 from app.lib.errors import NotFoundError, RequestValidationError, UnauthorizedError
 from app.lib.types import now_ms
 from app.storage.models import BoxTracking, FulfillmentEvent, FulfillmentOrder
+from app.storage.repositories.card_fulfillment import BoxRange
 from app.storage.resources import Resources
 from app.storage.states import (
     CardFulfillmentStatus,
@@ -103,9 +104,12 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
         None if order_to is None else (order.status, order_to),
         card_status=CardFulfillmentStatus(event.status),
         tracking=(event.carrier, event.tracking_number),
+        box=event.box_number,
     )
     await orders.mark_cards_moved(order_id)
-    moved_cards, asked = await _move_cards(res, order, event, number)
+    # one box's cards: a range of the batch's index, not the configuration's every card
+    box_range = None if event.box_number is None else order.box_range(event.box_number)
+    moved_cards, asked = await _move_cards(res, order, event, number, box_range)
     if event.box_number is not None and moved_cards:
         tracking = BoxTracking(
             status=event.status,
@@ -114,7 +118,7 @@ async def apply(res: Resources, order: FulfillmentOrder, event: PrinterEvent) ->
             updated_ms=now_ms(),
         )
         await orders.set_box_tracking(order_id, event.box_number, tracking)
-    await tally(res, order, number, CardFulfillmentStatus(event.status))
+    await tally(res, order, number, CardFulfillmentStatus(event.status), box_range)
     # a box's tracking is the box's (above), the order's is that of a whole-order event
     whole = event.box_number is None
     carrier, tracking_number = (event.carrier, event.tracking_number) if whole else (None, None)
@@ -158,7 +162,11 @@ def _order_target(event: PrinterEvent) -> OrderStatus | None:
 
 
 async def _move_cards(
-    res: Resources, order: FulfillmentOrder, event: PrinterEvent, number: int
+    res: Resources,
+    order: FulfillmentOrder,
+    event: PrinterEvent,
+    number: int,
+    box_range: BoxRange | None,
 ) -> tuple[int, int]:
     """Returns (cards moved, cards asked for). Moved cards record the change's number."""
     asked, card_ids = order.card_count, None
@@ -167,7 +175,7 @@ async def _move_cards(
         asked = len(card_ids)
     elif event.box_number is not None:
         asked = await res.db.cards.count_in_box(
-            order.shipping_config_id, str(order.id), event.box_number
+            order.shipping_config_id, str(order.id), event.box_number, box_range
         )
     moved = await res.db.cards.move_in_order(
         order.shipping_config_id,
@@ -179,5 +187,6 @@ async def _move_cards(
         carrier=event.carrier,
         tracking_number=event.tracking_number,
         box=event.box_number,
+        box_range=box_range,
     )
     return moved, asked

@@ -141,6 +141,8 @@ async def _claim_boxes(
                 "seq": (progress.plan[progress.batch + 1].first
                         if last and progress.batch + 1 < len(progress.plan) else end),
                 "boxes": box if packed else progress.boxes,
+                "box_seqs": (progress.box_seqs + [[progress.batch, progress.seq, end]]
+                             if packed else progress.box_seqs),
                 "cards": progress.cards + claimed,
                 "claimed": _add_claimed(progress.claimed, batch, progress.seq, end, claimed),
                 "updated_ms": now_ms(),

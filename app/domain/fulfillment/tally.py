@@ -20,6 +20,7 @@ an old change is exact because the cards keep the number of each move (`moves`, 
 import logging
 
 from app.storage.models import FulfillmentOrder
+from app.storage.repositories.card_fulfillment import BoxRange
 from app.storage.resources import Resources
 from app.storage.states import CardFulfillmentStatus as S
 
@@ -53,16 +54,21 @@ def decode(stored: str | None) -> Deltas:
 
 
 async def tally(
-    res: Resources, order: FulfillmentOrder, number: int, status: S | None = None
+    res: Resources,
+    order: FulfillmentOrder,
+    number: int,
+    status: S | None = None,
+    box_range: BoxRange | None = None,
 ) -> None:
-    """Counts change `number` of the order (its cards moved to `status`; None: look for it)
-    on the bulk issuances of its cards, and records it tallied."""
+    """Counts change `number` of the order (its cards moved to `status`; None: look for it;
+    the change of one box: of `box_range` only) on the bulk issuances of its cards, and
+    records it tallied."""
     order_id = str(order.id)
     key = key_of(order_id, number)
     issuances = [batch.issuance for batch in order.batches]
     for _ in range(ATTEMPTS):
         seen = await res.db.issuances.fulfillment_tallies(issuances, key)  # before counting
-        moves = await _moves(res, order, number, status)
+        moves = await _moves(res, order, number, status, box_range)
         replaced = [
             await _replace(res, issuance, key, seen.get(issuance), moves.get(issuance, {}))
             for issuance in sorted(set(issuances) | set(moves))
@@ -94,14 +100,18 @@ async def _replace(
 
 
 async def _moves(
-    res: Resources, order: FulfillmentOrder, number: int, status: S | None
+    res: Resources,
+    order: FulfillmentOrder,
+    number: int,
+    status: S | None,
+    box_range: BoxRange | None = None,
 ) -> dict[str, Deltas]:
     """bulk issuance id → the change's deltas to its counts."""
     if number == 1:  # the cut: its batches say how many cards of each issuance it claimed
         return {b.issuance: {S.CREATED: -b.count, S.ORDERED: b.count} for b in order.batches}
     moves: dict[str, Deltas] = {}
     for to in [status] if status is not None else ANY_MOVE:
-        for issuance, deltas in (await _moves_to(res, order, number, to)).items():
+        for issuance, deltas in (await _moves_to(res, order, number, to, box_range)).items():
             merged = moves.setdefault(issuance, {})
             for s, n in deltas.items():
                 merged[s] = merged.get(s, 0) + n
@@ -109,16 +119,20 @@ async def _moves(
 
 
 async def _moves_to(
-    res: Resources, order: FulfillmentOrder, number: int, to: S
+    res: Resources, order: FulfillmentOrder, number: int, to: S, box_range: BoxRange | None
 ) -> dict[str, Deltas]:
     cards, config, order_id = res.db.cards, order.shipping_config_id, str(order.id)
-    moved = await cards.moved_by_issuance(config, order_id, to, number)
+    moved = await cards.moved_by_issuance(config, order_id, to, number, box_range=box_range)
     if to in LEFT:
         return {i: {LEFT[to]: -n, to: n} for i, n in moved.items()}
     if to not in LEFT_EITHER:
         return {}
     reached, otherwise = LEFT_EITHER[to]
-    via = await cards.moved_by_issuance(config, order_id, to, number, had=reached) if moved else {}
+    via = (
+        await cards.moved_by_issuance(config, order_id, to, number, reached, box_range)
+        if moved
+        else {}
+    )
     return {
         i: {reached: -via.get(i, 0), otherwise: via.get(i, 0) - n, to: n} for i, n in moved.items()
     }

@@ -58,6 +58,7 @@ class Change:
     # the printer event's own carrier and tracking (a card shipped on its own has its own)
     carrier: str | None = None
     tracking_number: str | None = None
+    box: int | None = None  # the box the printer event named, when it named one
 
     def to_job(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class Change:
             "cardStatus": _plain(self.card_status),
             "carrier": self.carrier,
             "trackingNumber": self.tracking_number,
+            "box": self.box,
         }
 
     @classmethod
@@ -82,6 +84,7 @@ class Change:
             ),
             carrier=change.get("carrier"),
             tracking_number=change.get("trackingNumber"),
+            box=change.get("box"),
         )
 
     def public(self) -> dict[str, Any]:
@@ -98,6 +101,7 @@ def _change(
     order_change: tuple[OrderStatus | None, OrderStatus] | None,
     card_status: CardFulfillmentStatus | None,
     tracking: tuple[str | None, str | None] = (None, None),
+    box: int | None = None,
 ) -> Change:
     return Change(
         number=number,
@@ -106,6 +110,7 @@ def _change(
         card_status=card_status,
         carrier=tracking[0],
         tracking_number=tracking[1],
+        box=box,
     )
 
 
@@ -125,11 +130,12 @@ async def hold(
     order_change: tuple[OrderStatus | None, OrderStatus] | None,
     card_status: CardFulfillmentStatus | None = None,
     tracking: tuple[str | None, str | None] = (None, None),
+    box: int | None = None,
 ) -> Held:
     """Writes the webhooks of change `number`, about to be made, held back: those of the
     order's status moving (`order_change`) and of its cards moving to `card_status` (with the
-    printer event's (carrier, tracking number), when it gave them)."""
-    change = _change(number, order_change, card_status, tracking)
+    printer event's (carrier, tracking number) and box, when it gave them)."""
+    change = _change(number, order_change, card_status, tracking, box)
     return await _write(res, order_id, change, hold_ms(res))
 
 
@@ -262,6 +268,7 @@ def _moved_cards(order: FulfillmentOrder, program_id: str, change: Change) -> Mo
         program_id=program_id,
         status=change.card_status,
         number=change.number,
+        box_range=None if change.box is None else order.box_range(change.box),
     )
 
 
@@ -319,7 +326,12 @@ async def _card_ids(res: Resources, delivery: WebhookDelivery) -> list[str]:
     if moved is None:
         raise LookupError(f"delivery {delivery.id} names no cards")
     return await res.db.cards.moved_in_change(
-        moved.shipping_config_id, moved.order_id, moved.program_id, moved.status, moved.number
+        moved.shipping_config_id,
+        moved.order_id,
+        moved.program_id,
+        moved.status,
+        moved.number,
+        moved.box_range,
     )
 
 

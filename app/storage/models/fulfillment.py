@@ -69,7 +69,9 @@ class CutProgress(Embedded):
     cards waiting when the cut began, each over all its seqs (`count` of them, `first` and
     `last`: the box claims take only the waiting cards); the next box starts at seq `seq`
     of `plan[batch]`; `boxes` and `cards` count what is claimed so far, and `claimed` holds it
-    by bulk issuance (the count, and the bounds of the boxes that took cards)."""
+    by bulk issuance (the count, and the bounds of the boxes that took cards). `box_seqs[n-1]`
+    is box n's `[plan index, first seq, end seq)`, so a printer event of one box reads that
+    range, not every card of the configuration (empty on orders cut before 2026-12-07)."""
 
     plan: list[OrderBatch]
     batch: int = 0
@@ -77,6 +79,7 @@ class CutProgress(Embedded):
     boxes: int = 0
     cards: int = 0
     claimed: list[OrderBatch] = []
+    box_seqs: list[list[int]] = []
     updated_ms: int
 
 
@@ -164,6 +167,16 @@ class FulfillmentOrder(Document):
     @property
     def program_ids(self) -> list[str]:
         return sorted({batch.program for batch in self.batches})
+
+    def box_range(self, box: int) -> list[str | int] | None:
+        """Box `box`'s cards as [program, bulk issuance, first seq, end seq) (None: unknown, an
+        order cut before boxes recorded their ranges)."""
+        cut = self.cut
+        if cut is None or not 1 <= box <= len(cut.box_seqs):
+            return None
+        index, first, end = cut.box_seqs[box - 1]
+        batch = cut.plan[index]
+        return [batch.program, batch.issuance, first, end]
 
     class Settings:
         name = "fulfillment_orders"

@@ -24,6 +24,7 @@ class MovedCards(Embedded):
     program_id: str
     status: CardFulfillmentStatus
     number: int
+    box_range: list[str | int] | None = None  # one box's change: its seqs (FulfillmentOrder)
 
 
 class WebhookDelivery(Document):

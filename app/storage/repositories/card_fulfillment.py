@@ -19,6 +19,19 @@ from app.lib.types import now_ms
 from app.storage.repositories.filters import of_batch
 from app.storage.states import CardFulfillmentStatus
 
+# one box's cards: [program, bulk issuance, first seq, end seq) (FulfillmentOrder.box_range)
+BoxRange = list[str | int]
+
+
+def _of_order(config_id: str, order_id: str, box_range: BoxRange | None) -> dict[str, Any]:
+    """The order's cards: those of one box's seq range through the batch's index when the
+    box is known, else through the configuration's index (all its cards read)."""
+    if box_range is None:
+        return {"shipping_config_id": config_id, "fulfillment.order_id": order_id}
+    program_id, issuance_id, first, end = box_range
+    query = of_batch(str(program_id), str(issuance_id), **{"fulfillment.order_id": order_id})
+    return query | {"seq": {"$gte": first, "$lt": end}}
+
 
 @dataclass(frozen=True)
 class ClaimedGroup:
@@ -113,17 +126,11 @@ class CardFulfillmentQueries:
         pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
         return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
 
-    async def count_in_box(self, config_id: str, order_id: str, box: int) -> int:
-        pipeline: list[dict[str, Any]] = [
-            {
-                "$match": {
-                    "shipping_config_id": config_id,
-                    "fulfillment.order_id": order_id,
-                    "fulfillment.box": box,
-                }
-            },
-            {"$group": {"_id": None, "n": {"$sum": 1}}},
-        ]
+    async def count_in_box(
+        self, config_id: str, order_id: str, box: int, box_range: BoxRange | None = None
+    ) -> int:
+        match = _of_order(config_id, order_id, box_range) | {"fulfillment.box": box}
+        pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
         return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
 
     async def claimed_groups(self, config_id: str, order_id: str) -> list[ClaimedGroup]:
@@ -152,15 +159,13 @@ class CardFulfillmentQueries:
         carrier: str | None = None,
         tracking_number: str | None = None,
         box: int | None = None,
+        box_range: BoxRange | None = None,
     ) -> int:
-        """Moves the order's cards (or those of `card_ids`, or of box `box`) that are in
-        `allowed_from` to `to`, recording the change's number (`fulfillment.moves.<to>`);
-        returns how many moved."""
-        query: dict[str, Any] = {
-            "shipping_config_id": config_id,
-            "fulfillment.order_id": order_id,
-            "fulfillment.status": {"$in": list(allowed_from)},
-        }
+        """Moves the order's cards (or those of `card_ids`, or of box `box`, whose seqs are
+        `box_range` when known) that are in `allowed_from` to `to`, recording the change's
+        number (`fulfillment.moves.<to>`); returns how many moved."""
+        query = _of_order(config_id, order_id, box_range if box is not None else None)
+        query["fulfillment.status"] = {"$in": list(allowed_from)}
         if card_ids:
             query["_id"] = {"$in": [ObjectId(c) for c in card_ids]}
         if box is not None:
@@ -206,13 +211,20 @@ class CardFulfillmentQueries:
         program_id: str,
         status: CardFulfillmentStatus,
         change: int,
+        box_range: BoxRange | None = None,
     ) -> list[str]:
         """Ids of exactly the program's cards that change `change` moved to `status` (they
         carry its number), whatever happened to them since; in id order. Cards a cancel put
-        back to CREATED have left the order: they carry the number under `released`."""
+        back to CREATED have left the order: they carry the number under `released`. A box's
+        change (`box_range`) moved cards of that range only."""
         query: dict[str, Any] = {"shipping_config_id": config_id, "program_id": program_id}
         if status == CardFulfillmentStatus.CREATED:
             query[f"fulfillment.released.{order_id}"] = change
+        elif box_range is not None:
+            if box_range[0] != program_id:
+                return []
+            query = _of_order(config_id, order_id, box_range)
+            query[f"fulfillment.moves.{status}"] = change
         else:
             query["fulfillment.order_id"] = order_id
             query[f"fulfillment.moves.{status}"] = change
@@ -226,15 +238,17 @@ class CardFulfillmentQueries:
         status: CardFulfillmentStatus,
         change: int,
         had: CardFulfillmentStatus | None = None,
+        box_range: BoxRange | None = None,
     ) -> dict[str, int]:
         """bulk issuance id → how many of the order's cards change `change` moved to `status`
         (they carry its number; CREATED: a cancel released them), of those that had reached
-        `had` before (when given). A scan of the order's cards, once per change."""
+        `had` before (when given). A scan of the order's cards (of one box's range, for a
+        box's change), once per change."""
         query: dict[str, Any] = {"shipping_config_id": config_id}
         if status == CardFulfillmentStatus.CREATED:
             query[f"fulfillment.released.{order_id}"] = change
         else:
-            query["fulfillment.order_id"] = order_id
+            query = _of_order(config_id, order_id, box_range)
             query[f"fulfillment.moves.{status}"] = change
         if had is not None:
             query[f"fulfillment.moves.{had}"] = {"$exists": True}
