@@ -22,6 +22,7 @@ import contextlib
 import csv
 import io
 import itertools
+import json
 import os
 import platform
 import re
@@ -41,8 +42,10 @@ import bson
 import httpx
 from pymongo import AsyncMongoClient
 
+from app.domain.fulfillment.events import SIGNATURE_HEADER, sign
 from app.lib.card_numbers import CardVault, number_source  # the crypto floor's own calls
 from app.lib.object_ids import new_object_ids
+from app.lib.settings import Settings
 from app.storage.models import Card  # CARD_INDEXES below
 from scripts import devstack
 
@@ -725,6 +728,23 @@ async def fig_fulfill(ctx: Ctx, after: str = "") -> None:
         ratio = seconds / raw
         how = f"{target(ratio, '<=', FULFILL_TARGET)}; same database"
         out(f"fulfill_{name}/raw_update_many_{name}", f"{ratio:.2f}", how)
+    if order["boxCount"] >= 2:
+        await printer_box_event(ctx, accepted["fulfillmentOrderId"], name)
+
+
+async def printer_box_event(ctx: Ctx, order_id: str, name: str) -> None:
+    """The printer ships box 2 of the order: one signed POST /v2/fulfillment/events (its cards
+    move, are counted on their batch, and the order records the box's tracking)."""
+    event = {"eventId": secrets.token_hex(8), "orderId": order_id, "status": "SHIPPED"}
+    body = json.dumps(event | {"boxNumber": 2, "trackingNumber": "1ZBENCH0002"}).encode()
+    secret = ctx.env.get("VENDOR_SECRET", Settings.model_fields["vendor_secret"].default)
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
+    t0 = time.perf_counter()
+    done = await api(ctx.http, "POST", "/v2/fulfillment/events", 200, content=body,
+                     headers=headers, timeout=120)  # fmt: skip
+    seconds = time.perf_counter() - t0
+    how = f"POST /v2/fulfillment/events SHIPPED boxNumber 2: {done['updatedCards']} cards moved"
+    out(f"printer_box_event_{name}", f"{seconds:.2f} s", how)
 
 
 async def fig_fulfill_after_big(ctx: Ctx) -> None:
