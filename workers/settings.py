@@ -7,7 +7,7 @@ from arq import cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerSettingsBase
 
-from app.lib.gc_tuning import tune_gc
+from app.lib.gc_tuning import tune_gc, tune_malloc
 from app.lib.logging import configure_logging, new_log_context
 from app.lib.settings import get_settings
 from app.lib.url_safety import UnsafeUrl, check_url
@@ -32,6 +32,7 @@ async def _check_destinations() -> None:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    tune_malloc()  # before the threads it bounds the arenas of
     configure_logging(_settings.log_level)
     await _check_destinations()
     ctx["resources"] = await Resources.open(_settings)
