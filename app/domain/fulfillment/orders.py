@@ -115,10 +115,12 @@ async def _claim_boxes(
 ) -> CutProgress:
     """Box after box until the plan is done or the budget is spent (one box at least); each
     box a seq range of BOX_SIZE of one bulk issuance (fewer cards where some were ordered
-    before, none where all were: no box then). The run's first box is counted from the cards:
-    a run that died after claiming it, or a rival that started from the same progress and
-    lost the compare-and-set, claimed in the same range and box. Every later box is the
-    run's own, counted by its claim."""
+    before, none where all were: no box then). A box is counted from the cards after its
+    claim (exact: a card claimed by anyone else is there by then, and none is left to claim)
+    when another run may hold some of its range: on the run's first box (a run that died
+    after claiming it, or a rival that started from the same progress) and whenever the
+    claim took less than the whole range (a rival may have taken the rest). A whole range
+    claimed is the run's own: no count, as for every box of a fresh batch."""
     started = time.monotonic()
     order_id, size = str(order.id), res.settings.box_size
     assert order.cut_bound_ms is not None
@@ -131,7 +133,7 @@ async def _claim_boxes(
         seqs = (batch.program, batch.issuance, progress.seq, end)
         box = progress.boxes + 1
         claimed = await res.db.cards.claim_box(order.cut_bound_ms, order_id, seqs, box)
-        if progress is first:  # a run that died here, or a rival run, may have claimed some
+        if progress is first or claimed < end - progress.seq:  # others may hold some of it
             claimed = await res.db.cards.claimed_in_range(order_id, seqs)
         packed = claimed > 0
         last = end > batch.last
