@@ -117,21 +117,22 @@ class CardFulfillmentQueries:
         }
         return (await self.collection.update_many(query, {"$set": claim})).modified_count
 
+    async def _count(self, match: dict[str, Any]) -> int:
+        """`$count`: a count of rows on nx-27017, no document built."""
+        pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
+        return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
+
     async def claimed_in_range(self, order_id: str, seqs: tuple[str, str, int, int]) -> int:
         """How many of `seqs` (program, bulk issuance, seq range) the order holds: a range
         read of at most a box's seqs."""
-        program_id, issuance_id, first, end = seqs
-        match = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
-        match["seq"] = {"$gte": first, "$lt": end}
-        pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
-        return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
+        return await self._count(_of_order("", order_id, list(seqs)))
 
     async def count_in_box(
         self, config_id: str, order_id: str, box: int, box_range: BoxRange | None = None
     ) -> int:
-        match = _of_order(config_id, order_id, box_range) | {"fulfillment.box": box}
-        pipeline: list[dict[str, Any]] = [{"$match": match}, {"$count": "n"}]
-        return sum([doc["n"] async for doc in await self.collection.aggregate(pipeline)])
+        return await self._count(
+            _of_order(config_id, order_id, box_range) | {"fulfillment.box": box}
+        )
 
     async def claimed_groups(self, config_id: str, order_id: str) -> list[ClaimedGroup]:
         """The order's cards by bulk issuance, in issuance order."""

@@ -37,8 +37,8 @@ class IssuanceFulfillmentQueries:
         cut's plan from the batches, without reading a card (an aggregate of a million cards
         holds nx-27017 past the client's timeout)."""
         query = exact(merchant_id=merchant_id, shipping_config_id=config_id)
-        fields = ["program_id", "status", "requested_count", "issued_count", "cards_settled"]
-        fields.append("fulfillment_counts")
+        fields = ["program_id", "status", "requested_count", "issued_count", "cards_settled",
+                  "fulfillment_counts"]  # fmt: skip
         found = self.collection.find(query, fields).sort("_id", 1)
         batches: list[PhysicalBatch] = []
         async for doc in found:  # a batch still issuing (or counting) may have any seq
