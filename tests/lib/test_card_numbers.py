@@ -52,9 +52,11 @@ def test_numbers_drawn_in_bulk_are_valid_distinct_and_cover_every_digit():
     # every random position takes every digit (a mask or grouping slip would pin some)
     for position in range(6, 18):
         assert {n[position] for n in numbers} == set("0123456789")
-    short = number_source("4", 4).take(300)  # 2 random digits: only 100 bodies exist
+    # 2 random digits: only 100 bodies exist. 1,000 draws miss more than 5 of them with odds
+    # under 1e-11 (300 draws missed 11 once in a full run: a flake, not a fault)
+    short = number_source("4", 4).take(1000)
     assert all(len(n) == 4 and n[0] == "4" and luhn_valid(n) for n in short)
-    assert len(set(short)) > 90
+    assert len(set(short)) > 95
 
 
 def test_the_fingerprint_is_the_keyed_sha256_hex_digest():
