@@ -91,14 +91,24 @@ class ObjectStore:
 
     async def get_if_exists(self, key: str) -> bytes | None:
         """The object's bytes, or None if there is no such object."""
+        found = await self.open_if_exists(key)
+        if found is None:
+            return None
+        try:
+            return await found.read()
+        finally:
+            found.close()
+
+    async def open_if_exists(self, key: str) -> "ObjectReader | None":
+        """The object as a stream read piece by piece (memory stays flat for any size), or
+        None if there is no such object."""
         try:
             found = await asyncio.to_thread(self._client.get_object, Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        body: bytes = await asyncio.to_thread(found["Body"].read)
-        return body
+        return ObjectReader(found["Body"])
 
     async def exists(self, key: str) -> bool:
         try:
@@ -146,3 +156,18 @@ class ObjectStore:
         await asyncio.to_thread(
             self._client.abort_multipart_upload, Bucket=self.bucket, Key=key, UploadId=upload_id
         )
+
+
+class ObjectReader:
+    """An object's bytes in pieces, each read in a worker thread (boto3's stream blocks)."""
+
+    def __init__(self, body: Any) -> None:  # botocore's StreamingBody
+        self._body = body
+
+    async def read(self, size: int | None = None) -> bytes:
+        """Up to `size` bytes (None: the rest); b"" at the end."""
+        piece: bytes = await asyncio.to_thread(self._body.read, size)
+        return piece
+
+    def close(self) -> None:
+        self._body.close()

@@ -1,22 +1,70 @@
-"""A big order, cut box by box and its manifest written over several S3 parts, each by a chain
-of short jobs: exact, in order, one object, every card in one box of at most BOX_SIZE; the
-printer then tracks one box on its own."""
+"""A big order, cut box by box in a chain of short jobs and its manifest written over several
+S3 parts: exact, in order, one object, every card in one box of at most BOX_SIZE; the printer
+then tracks one box on its own. The manifest's rows come from the batch's CSV; written again
+part by part (a job per part), from a CSV that does not line up, and from the cards alone (the
+CSV gone), it is the same object byte for byte."""
 
+import subprocess
+import sys
 from collections import Counter
 
+import httpx
 from bson import ObjectId
 from pymongo import MongoClient
 
+from scripts.devstack import ROOT
 from tests.api.csv_helpers import download_csv
 from tests.fixtures.printer import Printer, shipping_config
 from tests.fixtures.waiting import wait_until
 
 CARDS = 90_000  # about 220 bytes a row: three parts of 6 MiB or more
 BOX_SIZE = 1_000
+# writes the order's manifest again from the start (argv: order id), one part per call of
+# write_manifest (budget 0: each call hands off after its first part, as a job would), and
+# prints how many calls it took and how many batches it read from their CSVs
+REWRITE = """
+import asyncio, sys
+from bson import ObjectId
+from app.domain.fulfillment.manifest import write_manifest
+from app.domain.fulfillment.manifest_csv import csv_plans
+from app.lib.settings import get_settings
+from app.storage.resources import Resources
+
+async def main():
+    res = await Resources.open(get_settings())
+    orders = res.db.fulfillment_orders
+    unset = {"manifest_progress": None, "manifest_key": None}
+    await orders.collection.update_one({"_id": ObjectId(sys.argv[1])}, {"$set": unset})
+    calls = 0
+    while True:
+        order = await orders.get(sys.argv[1])
+        config = await res.db.shipping_configs.get(order.shipping_config_id)
+        from_csv = len(await csv_plans(res, order, 0)) if calls == 0 else from_csv
+        calls += 1
+        if (await write_manifest(res, order, config, 0)).whole:
+            break
+    print(calls, from_csv)
+
+asyncio.run(main())
+"""
+
+
+def _rewrite(env: dict[str, str], order_id: str) -> tuple[int, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", REWRITE, order_id],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    calls, from_csv = done.stdout.split()
+    return int(calls), int(from_csv)
 
 
 async def test_a_big_order_is_boxed_and_gets_one_exact_manifest_from_chains_of_jobs(
-    deployment, new_tenant, private_mongo, stack_env
+    deployment, new_tenant, private_mongo, stack_env, s3
 ):
     # JOB_TIMEOUT_SECONDS=10: a job hands off once its next part would end past 4 s, and may
     # run 8 s. A part (30,000 rows, 6.3 MiB) takes 1.5 s (nx-27017 alone serves a row in
@@ -87,9 +135,34 @@ async def test_a_big_order_is_boxed_and_gets_one_exact_manifest_from_chains_of_j
     assert order["status"] == "SHIPPED" and order["trackingNumber"] is None  # the box's own
     assert order["cardsByStatus"] == {"SHIPPED": BOX_SIZE, "ORDERED": CARDS - BOX_SIZE}
 
+    async with httpx.AsyncClient() as client:
+        manifest = (await client.get(order["manifestUrl"])).content
+    assert "rows of 1 batches from their CSVs" in worker.log_text()
+    assert " boxes so far, handing off" in worker.log_text()  # the cut, in short jobs
+
+    # written again, a part per job, with the batch's CSV: the same object
+    calls, from_csv = _rewrite(api.env, order_id)
+    assert from_csv == 1
     with MongoClient(private_mongo.url) as client:
         stored = client["manifest_parts"].fulfillment_orders.find_one({"_id": ObjectId(order_id)})
+        issuance = client["manifest_parts"].bulk_issuances.find_one({"task_id": task_id})
     progress = stored["manifest_progress"]
-    assert len(progress["etags"]) >= 3 and progress["rows"] == CARDS
-    assert ": manifest part " in worker.log_text() and ", handing off" in worker.log_text()
-    assert " boxes so far, handing off" in worker.log_text()  # the cut, in short jobs too
+    assert calls >= len(progress["etags"]) >= 3 and progress["rows"] == CARDS  # a part a call
+
+    async def rewritten() -> bytes:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(order["manifestUrl"])).content
+
+    assert await rewritten() == manifest
+    # from a CSV one row short in the middle: the reads after it do not line up, and come
+    # from the cards
+    store, key = s3.client(), issuance["csv_key"]
+    lines = store.get_object(Bucket=s3.bucket, Key=key)["Body"].read().split(b"\r\n")
+    del lines[1 + CARDS // 2]
+    store.put_object(Bucket=s3.bucket, Key=key, Body=b"\r\n".join(lines))
+    assert _rewrite(api.env, order_id)[1] == 1
+    assert await rewritten() == manifest
+    # the CSV gone (the exports' retention): every row from the cards
+    store.delete_object(Bucket=s3.bucket, Key=key)
+    assert _rewrite(api.env, order_id)[1] == 0
+    assert await rewritten() == manifest

@@ -3,33 +3,26 @@
 Rows come from a cursor in batches and leave as multipart parts of at least 5 MiB (S3's floor),
 so memory stays flat for any order size; a small order is a single `put`. A big order's
 manifest is written by a chain of short jobs, each going on from the part the last recorded
-(like a batch's CSV), so no job outlives its timeout. Numbers are decrypted here only to be
-written into the object: they are never logged.
+(like a batch's CSV), so no job outlives its timeout. The rows of a big batch the order holds
+whole are built from the batch's CSV rather than read back from its cards (manifest_csv.py).
+Numbers are decrypted here only to be written into the object: they are never logged.
 """
 
 import asyncio
 import csv
 import io
-import json
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
 
-from app.lib.card_numbers import CardVault
+from app.domain.fulfillment.manifest_csv import BatchCsvRows, csv_plans
+from app.domain.fulfillment.manifest_rows import HEADER, card_row, shipping_cells
 from app.lib.object_store import ObjectStore
-from app.lib.types import iso_z, now_ms
-from app.storage.models import (
-    FulfillmentOrder,
-    ManifestProgress,
-    OrderBatch,
-    Shipping,
-    ShippingConfig,
-)
-from app.storage.models.parts import DEFAULT_THERMAL_COLOR
+from app.lib.types import now_ms
+from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch, ShippingConfig
 from app.storage.repositories import CardRepository, FulfillmentOrderRepository
 from app.storage.repositories.card_fulfillment import ManifestCard
 from app.storage.resources import Resources
@@ -38,71 +31,10 @@ log = logging.getLogger(__name__)
 CSV_TYPE = "text/csv; charset=utf-8"
 PART_BYTES = 6 * 1024 * 1024  # S3's floor is 5 MiB for every part but the last
 ROWS_PER_READ = 10_000  # each range read costs nx-27017 ~0.1-0.2 s up front: fewer, bigger reads
-CARD_COLUMNS = [
-    "orderId",
-    "cardId",
-    "cardNumber",
-    "nameLine1",
-    "nameLine2",
-    "carrierMessage",
-    "cardImage",
-    "thermalColor",
-    "designTemplate",
-    "expiresAt",
-]
-SHIPPING_COLUMNS = [
-    "recipientFirstName",
-    "recipientMiddleName",
-    "recipientLastName",
-    "businessName",
-    "careOfLine",
-    "addressLine1",
-    "addressLine2",
-    "city",
-    "state",
-    "postalCode",
-    "countryCode",
-    "phone",
-    "shippingMethod",
-    "expedited",
-]
-# Marqeta's further print fields, after every earlier column (readers find those where they
-# were); `customText` is the free-form fields as one JSON object, in the order given.
-PRINT_COLUMNS = ["nameLine3", "customText", "carrierImage", "carrierReturnWindowImage"]
-# One shipment per parcel: the order's id for the cards shipped together to the configuration's
-# address, the card's id for a card shipped on its own (individual fulfillment)
-SHIPMENT_COLUMNS = ["shipmentId"]
-# the box of the order the card is packed in (at most BOX_SIZE cards a box, each box with its
-# own tracking); empty for an order cut before boxes
-BOX_COLUMNS = ["boxNumber"]
-HEADER = CARD_COLUMNS + SHIPPING_COLUMNS + PRINT_COLUMNS + SHIPMENT_COLUMNS + BOX_COLUMNS
 
 
 def manifest_key(order: FulfillmentOrder) -> str:
     return f"manifests/{order.merchant_id}/{order.id}.csv"
-
-
-def shipping_cells(shipping: Shipping) -> list[str]:
-    """A parcel's shipping block: the configuration's, the same on every row of its cards, or a
-    card's own."""
-    name, address = shipping.recipient_name, shipping.address
-    cells = [
-        name.first_name,
-        name.middle_name,
-        name.last_name,
-        shipping.business_name,
-        shipping.care_of_line,
-        address.line1,
-        address.line2,
-        address.city,
-        address.state,
-        address.postal_code,
-        address.country_code,
-        shipping.phone,
-        shipping.method,
-        "true" if shipping.expedited else "false",
-    ]
-    return ["" if cell is None else str(cell) for cell in cells]
 
 
 def _encode(rows: list[list[str]]) -> bytes:
@@ -137,11 +69,22 @@ async def write_manifest(
         upload.add(_encode([HEADER]), 0, (0, None))
     shipping = shipping_cells(config.shipping)
     reads = list(_reads(order, upload.resume_at))
-    ahead = _ReadAhead(res.db.cards, order_id, reads)
+    from_csv = await csv_plans(res, order, upload.resume_at[0])
+    if from_csv:
+        log.info("order %s: rows of %d batches from their CSVs", order.id, len(from_csv))
+    ahead = _ReadAhead(res.db.cards, order_id, [r for r in reads if r[0] not in from_csv])
+    source: BatchCsvRows | None = None
     try:
-        for index, _, seq in reads:
-            cards = await ahead.next()
-            rows = [_row(res.vault, order_id, card, shipping) for card in cards]
+        for index, batch, seq in reads:
+            if index in from_csv:
+                if source is None or source.batch is not batch:
+                    _close(source)
+                    source = BatchCsvRows(res, order_id, batch, from_csv[index], shipping)
+                rows = await source.rows(seq, min(seq + ROWS_PER_READ, batch.last + 1))
+            else:
+                cards = await ahead.next()
+                rows = [card_row(order_id, card, res.vault.decrypt(card.number_enc, card.id),
+                                 shipping) for card in cards]  # fmt: skip
             upload.add(_encode(rows), len(rows), (index, seq + ROWS_PER_READ))
             if upload.size < PART_BYTES:
                 continue
@@ -154,9 +97,15 @@ async def write_manifest(
                 return ManifestState(upload.parts, whole=False)
     finally:
         ahead.close()
+        _close(source)
     await upload.finish()
     log.info("order %s: manifest written, %d rows", order.id, upload.rows)
     return ManifestState(upload.parts, whole=True)
+
+
+def _close(source: BatchCsvRows | None) -> None:
+    if source is not None:
+        source.close()
 
 
 def _reads(
@@ -209,40 +158,6 @@ class _ReadAhead:
         if task.done() and not task.cancelled():
             task.exception()  # retrieved: an unwanted read's failure is no one's error
         task.cancel()
-
-
-def _row(vault: CardVault, order_id: str, card: ManifestCard, shipping: list[str]) -> list[str]:
-    return [
-        order_id,
-        card.id,
-        vault.decrypt(card.number_enc, card.id),
-        card.name_line1 or "",
-        card.name_line2 or "",
-        card.carrier_message or "",
-        card.card_image or "",
-        card.thermal_color or DEFAULT_THERMAL_COLOR,
-        card.design_template or "",
-        iso_z(card.expires_at),
-        *(shipping if card.shipping is None else _own_parcel(card.shipping)),
-        *_print_cells(card),
-        order_id if card.shipping is None else card.id,
-        "" if card.box is None else str(card.box),
-    ]
-
-
-def _own_parcel(stored: dict[str, Any]) -> list[str]:
-    """The block of a card shipped on its own (the few cards that have one)."""
-    return shipping_cells(Shipping.model_validate(stored))
-
-
-def _print_cells(card: ManifestCard) -> list[str]:
-    custom = card.custom_text
-    return [
-        card.name_line3 or "",
-        json.dumps(custom, ensure_ascii=False, separators=(",", ":")) if custom else "",
-        card.carrier_image or "",
-        card.carrier_return_window_image or "",
-    ]
 
 
 class _Upload:

@@ -13,7 +13,8 @@ from typing import Any
 from app.lib.card_numbers import CardVault, number_source
 from app.lib.object_ids import new_object_ids
 from app.lib.types import now_ms, utcnow
-from app.storage.models import BulkIssuance, Personalization, Recipient
+from app.storage.models import BulkIssuance, Recipient
+from app.storage.models.looks import CardLooks
 from app.storage.repositories import CardRepository
 from app.storage.states import NotificationChannel
 
@@ -23,7 +24,6 @@ MAX_COLLISION_ROUNDS = 8
 # during a big batch, with 250 about 1 s (tests/workers/test_fairness.py).
 INSERT_BATCH = 250
 log = logging.getLogger(__name__)
-LINE1 = Personalization.model_fields["name_line1"].alias or "name_line1"  # its key as stored
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,6 @@ def channels_for(
     return have
 
 
-def _set_only(fields: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if value is not None}
-
-
 class CardFactory:
     """Builds the card documents of one issuance. The fields every card shares are read from
     the issuance once (a Beanie document parses an attribute on each access)."""
@@ -74,30 +70,10 @@ class CardFactory:
                 self.parcels[seq] = recipient.shipping.model_dump()
             note = CardRepository.new_notification(channels, made_ms) if channels else None
             self.notifications.append(note)
-        self.looks = issuance.personalization if self.physical else None
-        self.postfix_start = issuance.name_line1_start_index
-        self.looks_fields = self._card_looks()
-        self.looks_set = None if self.looks_fields is None else _set_only(self.looks_fields)
+        looks = issuance.personalization if self.physical else None
+        self.looks = CardLooks(looks, issuance.name_line1_start_index)
         self.numbers = number_source(self.prefix, length)
         self.template = CardRepository.template(self.shared)
-
-    def _card_looks(self) -> dict[str, Any] | None:
-        """The printed fields every card shares, in the model's order, None values included
-        (dropped per card, after its first line is set: the order of keys stays the same)."""
-        if self.looks is None:
-            return None
-        return self.looks.model_dump(exclude={"numeric_postfix"})
-
-    def personalization(self, seq: int) -> dict[str, Any] | None:
-        """The card's printed lines; with a numeric postfix, card `seq` gets start + seq: the
-        same on a re-run of its chunk. Only the fields set: no key for a field nobody asked for."""
-        if self.looks_fields is None:
-            return None
-        if self.postfix_start is None:
-            return dict(self.looks_set or {})
-        line1 = self.looks_fields[LINE1]
-        postfix = str(self.postfix_start + seq)
-        return _set_only({**self.looks_fields, LINE1: f"{line1} {postfix}" if line1 else postfix})
 
     def build_many(self, seqs: Sequence[int]) -> list[IssuedCard]:
         """The cards `seqs`: numbers and ids drawn in one go, the time read once (a batch of
@@ -120,7 +96,7 @@ class CardFactory:
             if recipients:
                 doc["recipient"], doc["notification"] = recipients[seq], notifications[seq]
             if self.physical:
-                doc["personalization"] = self.personalization(seq)
+                doc["personalization"] = self.looks.of(seq)
                 doc["fulfillment"] = dict(fulfillment) if fulfillment is not None else None
             parcel = self.parcels.get(seq)
             if parcel is not None:  # individual fulfillment: on the cards that have it only

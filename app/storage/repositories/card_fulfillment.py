@@ -272,10 +272,10 @@ class CardFulfillmentQueries:
         query = of_batch(program_id, issuance_id, **{"fulfillment.order_id": order_id})
         query["seq"] = {"$gte": first_seq, "$lt": first_seq + count}
         found = self.collection.find(query).sort("seq", 1).batch_size(count)  # one reply
-        return [_manifest_card(doc) async for doc in found]
+        return [manifest_card(doc) async for doc in found]
 
 
-def _manifest_card(doc: dict[str, Any]) -> ManifestCard:
+def manifest_card(doc: dict[str, Any]) -> ManifestCard:
     looks = doc.get("personalization") or {}
     return ManifestCard(  # positional: the fields' order
         str(doc["_id"]),
