@@ -211,6 +211,29 @@ async def test_a_key_redis_lost_still_issues_once(tenant, db, redis_server):
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
 
 
+async def test_a_refused_request_leaves_its_key_unclaimed(tenant, db, redis_server):
+    """The key's claim in MongoDB is made while the request is checked: a request refused
+    there (no such shipping configuration: a read after the claim was sent) drops it, so the
+    key, its Redis record gone, still issues the corrected request."""
+    program = await tenant.create_program(name="Refused, then fixed")
+    key = new_key()
+    body = {"initialValue": "3.00", "count": 4}
+    refused = await tenant.bulk(
+        program["id"], body | {"isPhysical": True, "shippingConfigId": "a" * 24}, key
+    )
+    assert refused.status_code == 422 and "no such shipping" in refused.text, refused.text
+    key_id = hashlib.sha256(f"{tenant.merchant_id}:{key}".encode()).hexdigest()
+    assert db.request_keys.find_one({"_id": key_id}) is None  # claimed, then dropped
+    _forget_in_redis(redis_server, tenant.merchant_id, key)
+    fixed = await tenant.bulk(program["id"], body, key)
+    assert fixed.status_code == 201, fixed.text
+    assert "Idempotent-Replayed" not in fixed.headers
+    assert (
+        db.request_keys.find_one({"_id": key_id})["issuance_id"] == fixed.json()["bulkIssuanceId"]
+    )
+    assert len(list(db.cards.find({"program_id": program["id"]}, {"_id": 1}))) == 4
+
+
 async def test_a_queued_batch_whose_key_redis_lost_is_not_queued_twice(tenant, db, redis_server):
     body = {"initialValue": "3.00", "count": 120}
     program, _, first, again = await _twice_with_redis_forgetting(

@@ -33,6 +33,7 @@ from app.storage.models import (
     Personalization,
     Program,
 )
+from app.storage.repositories import Repositories
 from app.storage.resources import Resources
 from app.storage.states import STOPPED_TASK, CardStatus, IssuanceMode, TaskStatus
 
@@ -59,22 +60,22 @@ class IssuanceService:
         idempotency_key: str | None = None,
     ) -> Issued:
         db = self.res.db
-        program = await ProgramService(self.res).get(merchant_id, program_id)
-        issuance = self._new_issuance(program, request)
-        issuance.shipping_config_id = shipping_config_of(program, request)
-        await check_physical(db, merchant_id, request, issuance.shipping_config_id)
-        claim = None
-        if idempotency_key:
-            claim, earlier = await request_keys.claim(
-                db,
-                request_keys.key_id(merchant_id, idempotency_key),
-                str(issuance.id),
-                request_keys.fingerprint(program_id, request.model_dump_json()),
-                self.res.settings.idempotency_days * 86_400,
-            )
-            if earlier is not None:
-                log.info("bulk issuance %s answered again for its key", earlier.id)
-                return Issued(await self._answer_again(earlier), replayed=True)
+        issuance_id = ObjectId()
+        # the key's claim (a durable write) runs while the program is read and the request
+        # checked; a request refused there drops the claim it made
+        claiming = self._claim_key(merchant_id, program_id, issuance_id, request, idempotency_key)
+        try:
+            program = await ProgramService(self.res).get(merchant_id, program_id)
+            issuance = self._new_issuance(program, request, issuance_id)
+            issuance.shipping_config_id = shipping_config_of(program, request)
+            await check_physical(db, merchant_id, request, issuance.shipping_config_id)
+        except BaseException:
+            await _drop_claim(db, claiming)
+            raise
+        claim, earlier = await claiming if claiming is not None else (None, None)
+        if earlier is not None:
+            log.info("bulk issuance %s answered again for its key", earlier.id)
+            return Issued(await self._answer_again(earlier), replayed=True)
         token = await self._take_token(issuance, claim)
         looks = request.card_personalization
         if looks and looks.numeric_postfix:
@@ -100,6 +101,25 @@ class IssuanceService:
         await activation.schedule(self.res, issuance)
         return issued
 
+    def _claim_key(
+        self,
+        merchant_id: str,
+        program_id: str,
+        issuance_id: ObjectId,
+        request: BulkIssueGiftCardRequest,
+        idempotency_key: str | None,
+    ) -> "asyncio.Future[tuple[request_keys.Claim, BulkIssuance | None]] | None":
+        if not idempotency_key:
+            return None
+        claiming = request_keys.claim(
+            self.res.db,
+            request_keys.key_id(merchant_id, idempotency_key),
+            str(issuance_id),
+            request_keys.fingerprint(program_id, request.model_dump_json()),
+            self.res.settings.idempotency_days * 86_400,
+        )
+        return asyncio.ensure_future(claiming)
+
     async def _take_token(
         self, issuance: BulkIssuance, claim: request_keys.Claim | None
     ) -> tokens.TokenClaim | None:
@@ -117,7 +137,9 @@ class IssuanceService:
                 await request_keys.release(self.res.db, claim)
             raise
 
-    def _new_issuance(self, program: Program, request: BulkIssueGiftCardRequest) -> BulkIssuance:
+    def _new_issuance(
+        self, program: Program, request: BulkIssueGiftCardRequest, issuance_id: ObjectId
+    ) -> BulkIssuance:
         try:
             minor = to_minor(request.initial_value, program.currency)
         except ValueError as exc:
@@ -125,7 +147,6 @@ class IssuanceService:
                 ["body", "initialValue"], str(exc), input_=str(request.initial_value)
             ) from exc
         now = utcnow()
-        issuance_id = ObjectId()
         is_async = request.size > program.sync_threshold
         recipients = recipients_of(program, request)
         looks = request.card_personalization
@@ -326,3 +347,17 @@ def _not_before(floor: datetime | None, expiry: datetime, field: str, given: Any
             f"(not before {floor.isoformat()})",
             input_=given,
         )
+
+
+async def _drop_claim(
+    db: Repositories,
+    claiming: "asyncio.Future[tuple[request_keys.Claim, BulkIssuance | None]] | None",
+) -> None:
+    """A request refused before its key's claim was used: the claim it made is dropped (not
+    an earlier request's, which it would have answered with)."""
+    if claiming is None:
+        return
+    with contextlib.suppress(Exception):
+        claim, earlier = await claiming
+        if earlier is None:
+            await request_keys.release(db, claim)
