@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from app.domain.fulfillment.manifest_csv import BatchCsvRows, csv_plans
-from app.domain.fulfillment.manifest_rows import HEADER, card_row, shipping_cells
+from app.domain.fulfillment.manifest_rows import HEADER, shipping_cells, stored_row
 from app.lib.object_store import ObjectStore
 from app.lib.types import now_ms
 from app.storage.models import FulfillmentOrder, ManifestProgress, OrderBatch, ShippingConfig
@@ -83,8 +83,7 @@ async def write_manifest(
                 rows = await source.rows(seq, min(seq + ROWS_PER_READ, batch.last + 1))
             else:
                 cards = await ahead.next()
-                rows = [card_row(order_id, card, res.vault.decrypt(card.number_enc, card.id),
-                                 shipping) for card in cards]  # fmt: skip
+                rows = [stored_row(res.vault, order_id, card, shipping) for card in cards]
             upload.add(_encode(rows), len(rows), (index, seq + ROWS_PER_READ))
             if upload.size < PART_BYTES:
                 continue

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.fulfillment.manifest_rows import card_row
+from app.domain.fulfillment.manifest_rows import card_row, stored_row
 from app.lib.object_store import ObjectReader
 from app.storage.models import BulkIssuance, CutProgress, FulfillmentOrder, OrderBatch
 from app.storage.models.looks import CardLooks
@@ -130,8 +130,10 @@ class BatchCsvRows:
     def _card(self, seq: int, card_id: str) -> ManifestCard:
         plan = self.plan
         box = plan.box_numbers[bisect_right(plan.box_firsts, seq) - 1]
-        doc = {**self.shared, "_id": card_id, "personalization": self.looks.of(seq)}
-        return manifest_card(doc | {"fulfillment": {"box": box}})
+        looks = self.looks.of(seq)
+        return manifest_card(
+            {**self.shared, "_id": card_id, "personalization": looks, "fulfillment": {"box": box}}
+        )
 
     async def _lined_up(self, first: int, end: int, rows: list[list[str]]) -> bool:
         """Whether the first and the last row are those of their cards' documents."""
@@ -140,14 +142,11 @@ class BatchCsvRows:
         return await self._from_cards(end - 1, end) == rows[-1:]
 
     async def _from_cards(self, first: int, end: int) -> list[list[str]]:
-        batch, vault = self.batch, self.res.vault
+        batch = self.batch
         found = await self.res.db.cards.manifest_cards(
             batch.program, batch.issuance, self.order_id, first, end - first
         )
-        return [
-            card_row(self.order_id, card, vault.decrypt(card.number_enc, card.id), self.shipping)
-            for card in found
-        ]
+        return [stored_row(self.res.vault, self.order_id, c, self.shipping) for c in found]
 
     def close(self) -> None:
         if self.lines is not None:

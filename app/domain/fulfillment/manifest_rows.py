@@ -4,6 +4,7 @@ a batch's CSV and its print fields: manifest_csv.py)."""
 import json
 from typing import Any
 
+from app.lib.card_numbers import CardVault
 from app.lib.types import iso_z
 from app.storage.models import Shipping
 from app.storage.models.parts import DEFAULT_THERMAL_COLOR
@@ -70,6 +71,13 @@ def shipping_cells(shipping: Shipping) -> list[str]:
         "true" if shipping.expedited else "false",
     ]
     return ["" if cell is None else str(cell) for cell in cells]
+
+
+def stored_row(
+    vault: CardVault, order_id: str, card: ManifestCard, shipping: list[str]
+) -> list[str]:
+    """The row of a card read from the database (its number decrypted for the row only)."""
+    return card_row(order_id, card, vault.decrypt(card.number_enc, card.id), shipping)
 
 
 def card_row(order_id: str, card: ManifestCard, number: str, shipping: list[str]) -> list[str]:
